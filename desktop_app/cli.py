@@ -1,0 +1,219 @@
+"""The headless command line: `caption` a folder with the same engine as the window (no Qt)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence, TextIO
+
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger(__name__)
+
+
+def _batch_size(text: str) -> int | None:
+    if text == "auto":
+        return None
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("batch size must be 'auto' or a positive integer")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .engine.models import DEFAULT_MODEL
+    from .engine.prompts import DEFAULT_PRESET, PRESETS
+
+    parser = argparse.ArgumentParser(prog="caption-studio caption",
+                                     description="Caption every image of a folder with Qwen3-VL.")
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--recursive", "-r", action="store_true", help="include subfolders")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"model name, Hugging Face repo id or local folder (default {DEFAULT_MODEL})")
+    prompt = parser.add_mutually_exclusive_group()
+    prompt.add_argument("--prompt", help="the prompt; {filename}, {stem}, {folder} are filled in")
+    prompt.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                        help=f"a prompt preset (default {DEFAULT_PRESET})")
+    parser.add_argument("--system", dest="system_prompt", help="a system prompt")
+    parser.add_argument("--batch-size", type=_batch_size, default=None, metavar="auto|N")
+    parser.add_argument("--max-new-tokens", type=int, default=256)
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--top-k", type=int, default=0)
+    parser.add_argument("--repetition-penalty", type=float, default=1.0)
+    parser.add_argument("--presence-penalty", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variants", type=int, default=1, help="captions per image")
+    parser.add_argument("--max-pixels", type=int, default=1024 * 1024,
+                        help="image resolution cap in pixels (one visual token per 32x32)")
+    parser.add_argument("--ext", default=".txt", help="caption file extension (default .txt)")
+    parser.add_argument("--overwrite", action="store_true", help="re-caption images that have a caption")
+    parser.add_argument("--report", type=Path, help="write a JSON report of the run here")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--quantization", default="none", choices=["none", "8bit", "4bit"])
+    parser.add_argument("--attention", default="auto")
+    parser.add_argument("--runner", default="auto", choices=["auto", "continuous", "generate"])
+    parser.add_argument("--offline", action="store_true", help="never use the network")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    return parser
+
+
+@dataclass
+class RunSummary:
+    """What a run did; `as_report()` is the JSON written by --report."""
+
+    captioned: int = 0
+    skipped: int = 0
+    failures: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_report(self) -> dict[str, Any]:
+        return {"captioned": self.captioned, "skipped": self.skipped, "failed": len(self.failures),
+                "failures": self.failures, "seconds": round(self.seconds, 3)}
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr with images/s and ETA, redrawn at most 10 times a second."""
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr, enabled: bool = True):
+        self.total, self.stream = total, stream
+        self.enabled = enabled and total > 0
+        self.started = time.perf_counter()
+        self.last_draw = 0.0
+
+    def update(self, done: int, failed: int, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not self.enabled or (not force and now - self.last_draw < 0.1):
+            return
+        self.last_draw = now
+        finished = done + failed
+        elapsed = now - self.started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - finished) * elapsed / finished if finished else 0.0
+        filled = int(30 * finished / self.total)
+        line = (f"\r[{'#' * filled}{'.' * (30 - filled)}] {finished}/{self.total} "
+                f"{rate:.2f} img/s ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+                + (f" failed {failed}" if failed else ""))
+        self.stream.write(line)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+
+
+def run_caption(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Caption a folder as `args` say; returns the exit code."""
+    from .engine import (CaptionEngine, CaptionRequest, GenerationParams, ImageCaptioned,
+                         LoadOptions, ModelLoadError)
+    from .engine.prompts import DEFAULT_PRESET, preset_prompt
+    from .library.atomic import atomic_write_text
+    from .library.scan import IMAGE_EXTENSIONS, scan_folder
+    from .library.sidecars import sidecar_path
+
+    started = time.perf_counter()
+    if not args.folder.is_dir():
+        err.write(f"error: {args.folder} is not a folder\n")
+        return EXIT_USAGE
+    try:
+        params = GenerationParams(args.max_new_tokens, args.temperature, args.top_p, args.top_k,
+                                  args.repetition_penalty, args.presence_penalty, args.seed, args.variants)
+        params.validate()
+        engine = CaptionEngine(args.model, LoadOptions(args.device, args.dtype, args.quantization,
+                                                       args.attention, offline=args.offline),
+                               runner=args.runner)
+    except ValueError as exc:
+        err.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    images = scan_folder(args.folder, args.recursive, IMAGE_EXTENSIONS)
+    summary = RunSummary()
+    todo = []
+    sidecars = {}
+    for path in images:
+        sidecars[path] = sidecar_path(path, args.ext)
+        if sidecars[path].exists() and not args.overwrite:
+            summary.skipped += 1
+        else:
+            todo.append(path)
+    out.write(f"{len(images)} images in {args.folder}: {len(todo)} to caption, "
+              f"{summary.skipped} already captioned\n")
+    if todo:
+        prompt = args.prompt or preset_prompt(args.preset or DEFAULT_PRESET)
+        request = CaptionRequest.for_paths(todo, prompt=prompt, system_prompt=args.system_prompt,
+                                           params=params, max_pixels=args.max_pixels,
+                                           batch_size=args.batch_size)
+        try:
+            engine.load()
+        except ModelLoadError as exc:
+            err.write(f"error: {exc}\n")
+            return EXIT_USAGE
+        out.write(f"model: {engine.loaded.describe()}\n")
+        _caption_all(engine, request, args, sidecars, summary, err, atomic_write_text, ImageCaptioned)
+    summary.seconds = time.perf_counter() - started
+    out.write(f"captioned {summary.captioned}, skipped {summary.skipped}, failed {len(summary.failures)} "
+              f"in {summary.seconds:.1f} s\n")
+    for failure in summary.failures:
+        err.write(f"failed: {failure['path']}: {failure['reason']}\n")
+    if args.report:
+        atomic_write_text(args.report, json.dumps(summary.as_report(), indent=2, ensure_ascii=False) + "\n")
+    return EXIT_FAILURES if summary.failures else EXIT_OK
+
+
+def _caption_all(engine: Any, request: Any, args: argparse.Namespace, sidecars: dict[Path, Path],
+                 summary: RunSummary, err: TextIO, write: Any, captioned_type: type) -> None:
+    """Run the engine, writing each caption's sidecar the moment it exists."""
+    cancel = threading.Event()
+    bar = ProgressBar(len(request.items), err, enabled=not args.quiet)
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, lambda *_: cancel.set())  # Ctrl+C: stop within one step
+    try:
+        for result in engine.caption(request, cancel=cancel):
+            if isinstance(result, captioned_type):
+                try:
+                    text = "\n\n".join(v.strip() for v in result.variants) if args.variants > 1 \
+                        else result.caption.strip()
+                    write(sidecars[result.path], text + "\n")
+                    summary.captioned += 1
+                except OSError as exc:
+                    summary.failures.append({"path": str(result.path), "reason": f"cannot write caption: {exc}"})
+            else:
+                summary.failures.append({"path": str(result.path), "reason": result.reason})
+            bar.update(summary.captioned, len(summary.failures))
+        bar.update(summary.captioned, len(summary.failures), force=True)
+    finally:
+        bar.close()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, previous)
+    if cancel.is_set():
+        err.write("cancelled: captions finished so far are saved\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`caption-studio caption ...` and `caption-studio export ...`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.stdout.write("usage: caption-studio [caption FOLDER ... | export FOLDER ...]\n"
+                         "       caption-studio (no arguments) opens the window\n")
+        return EXIT_OK if argv else EXIT_USAGE
+    command, rest = argv[0], argv[1:]
+    if command == "caption":
+        try:
+            args = build_parser().parse_args(rest)
+        except SystemExit as exc:
+            return EXIT_OK if exc.code == 0 else EXIT_USAGE
+        return run_caption(args)
+    if command == "export":
+        from .library.export import export_main
+
+        return export_main(rest)
+    sys.stderr.write(f"error: unknown command {command!r} (use caption or export)\n")
+    return EXIT_USAGE

@@ -1,0 +1,78 @@
+"""Turning an image file into model inputs: pixels on worker threads, ids on the caller's."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .images import ImageLoadError, load_image
+from .prompts import build_messages, render_prompt
+from .runner import PreparedInput
+
+
+class InputBuilder:
+    """Builds `PreparedInput`s for one request.
+
+    `pixels()` decodes and preprocesses one image; it is thread-safe and runs on the prefetch
+    pool. `build()` tokenises the prompt around the image's visual tokens; it runs on the
+    engine's thread (tokenizers are not safe to share between threads). The prompt's ids are
+    cached per distinct prompt text: a folder with one prompt tokenises it once.
+    """
+
+    def __init__(self, processor: Any, prompt: str, system_prompt: str | None,
+                 max_pixels: int | None, root: Path | None = None):
+        self.processor = processor
+        self.tokenizer = processor.tokenizer
+        self.prompt, self.system_prompt = prompt, system_prompt
+        self.max_pixels, self.root = max_pixels, root
+        self.image_token = processor.image_token
+        self.image_token_id = int(processor.image_token_id)
+        self.merge = int(processor.image_processor.merge_size) ** 2
+        self._halves: dict[str, tuple[list[int], list[int]]] = {}
+        self._lock = threading.Lock()
+
+    def pixels(self, path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decode `path` and preprocess it: (pixel_values, image_grid_thw)."""
+        image = load_image(path, self.max_pixels)
+        try:
+            out = self.processor.image_processor(images=[image], return_tensors="pt")
+        except Exception as exc:  # noqa: BLE001 - any processor failure belongs to this file
+            raise ImageLoadError(path, f"cannot preprocess image ({image.width}x{image.height}): {exc}") from exc
+        return out["pixel_values"], out["image_grid_thw"]
+
+    def build(self, key: int, path: Path, pixels: tuple[torch.Tensor, torch.Tensor],
+              max_new_tokens: int, seeds: tuple[int, ...], prompt: str | None = None) -> PreparedInput:
+        """Model inputs for one image whose pixels are ready."""
+        pixel_values, grid = pixels
+        before, after = self._prompt_ids(render_prompt(prompt or self.prompt, path, self.root))
+        n_visual = int(grid.prod()) // self.merge
+        ids = torch.tensor(before + [self.image_token_id] * n_visual + after, dtype=torch.long)
+        types = (ids == self.image_token_id).to(torch.int)
+        return PreparedInput(key=key, input_ids=ids, mm_token_type_ids=types,
+                             pixel_values=pixel_values, image_grid_thw=grid,
+                             max_new_tokens=max_new_tokens, seeds=seeds)
+
+    def prompt_text(self, prompt: str) -> str:
+        """The chat-template text for one prompt, with a single image placeholder."""
+        messages = build_messages(prompt, self.system_prompt)
+        return self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def _prompt_ids(self, prompt: str) -> tuple[list[int], list[int]]:
+        with self._lock:
+            cached = self._halves.get(prompt)
+        if cached is not None:
+            return cached
+        text = self.prompt_text(prompt)
+        before, image, after = text.partition(self.image_token)
+        if not image:
+            raise ValueError("the chat template put no image placeholder in the prompt")
+        # The placeholder sits between special tokens, so tokenising the halves apart gives
+        # exactly the ids the processor would give for the whole text.
+        encode = lambda s: self.tokenizer(s, add_special_tokens=False)["input_ids"]  # noqa: E731
+        halves = (encode(before), encode(after))
+        with self._lock:
+            self._halves[prompt] = halves
+        return halves

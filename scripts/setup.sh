@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Create .venv and install Caption Studio into it (idempotent; a second run installs nothing).
+# torch/torchvision are installed first from requirements/torch.txt so that pip keeps that
+# pair and never downloads a multi-GB build for the ranges in pyproject.toml.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+. .venv/bin/activate
+stamp=.venv/.caption-studio-installed
+want="$(cat pyproject.toml requirements/torch.txt | sha1sum | cut -d' ' -f1)${1:-}"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    python -m pip install -q --upgrade pip
+    python -m pip install -q -r requirements/torch.txt
+    python -m pip install -q -e ".${1:-}"
+    echo "$want" > "$stamp"
+fi
+# Qt needs a few system libraries even offscreen; install them where they are missing.
+if ! python -c "from PySide6 import QtGui" 2>/dev/null && command -v apt-get >/dev/null; then
+    echo "installing the system libraries Qt needs" >&2
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq libegl1 libgl1 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 \
+        libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
+        libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libglib2.0-0 >/dev/null
+fi
