@@ -205,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
     from desktop_app.engine.loading import pick_device
     from desktop_app.testing.tiny_model import build_tiny_model

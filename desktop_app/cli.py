@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runner", default="auto", choices=["auto", "continuous", "generate"])
     parser.add_argument("--offline", action="store_true", help="never use the network")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="where caption stores live (default: the user data folder)")
     return parser
 
 
@@ -82,7 +84,7 @@ class RunSummary:
 class ProgressBar:
     """A one-line progress bar on stderr with images/s and ETA, redrawn at most 10 times a second."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr, enabled: bool = True):
+    def __init__(self, total: int, stream: TextIO, enabled: bool = True):
         self.total, self.stream = total, stream
         self.enabled = enabled and total > 0
         self.started = time.perf_counter()
@@ -109,15 +111,19 @@ class ProgressBar:
             self.stream.write("\n")
 
 
-def run_caption(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    """Caption a folder as `args` say; returns the exit code."""
-    from .engine import (CaptionEngine, CaptionRequest, GenerationParams, ImageCaptioned,
-                         LoadOptions, ModelLoadError)
-    from .engine.prompts import DEFAULT_PRESET, preset_prompt
-    from .library.atomic import atomic_write_text
-    from .library.scan import IMAGE_EXTENSIONS, scan_folder
-    from .library.sidecars import sidecar_path
+def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Caption a folder as `args` say; returns the exit code.
 
+    Every result is committed to the folder's caption store and written to its sidecar the
+    moment it exists, so a killed run loses only the captions still being generated and a
+    rerun captions nothing twice.
+    """
+    from .engine import CaptionEngine, CaptionRequest, GenerationParams, LoadOptions, ModelLoadError
+    from .engine.prompts import DEFAULT_PRESET, preset_prompt
+    from .library import IMAGE_EXTENSIONS, Library, RunPolicy
+    from .library.atomic import atomic_write_text
+
+    out, err = out or sys.stdout, err or sys.stderr
     started = time.perf_counter()
     if not args.folder.is_dir():
         err.write(f"error: {args.folder} is not a folder\n")
@@ -132,30 +138,26 @@ def run_caption(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
     except ValueError as exc:
         err.write(f"error: {exc}\n")
         return EXIT_USAGE
-    images = scan_folder(args.folder, args.recursive, IMAGE_EXTENSIONS)
-    summary = RunSummary()
-    todo = []
-    sidecars = {}
-    for path in images:
-        sidecars[path] = sidecar_path(path, args.ext)
-        if sidecars[path].exists() and not args.overwrite:
-            summary.skipped += 1
-        else:
-            todo.append(path)
-    out.write(f"{len(images)} images in {args.folder}: {len(todo)} to caption, "
-              f"{summary.skipped} already captioned\n")
-    if todo:
-        prompt = args.prompt or preset_prompt(args.preset or DEFAULT_PRESET)
-        request = CaptionRequest.for_paths(todo, prompt=prompt, system_prompt=args.system_prompt,
-                                           params=params, max_pixels=args.max_pixels,
-                                           batch_size=args.batch_size)
-        try:
-            engine.load()
-        except ModelLoadError as exc:
-            err.write(f"error: {exc}\n")
-            return EXIT_USAGE
-        out.write(f"model: {engine.loaded.describe()}\n")
-        _caption_all(engine, request, args, sidecars, summary, err, atomic_write_text, ImageCaptioned)
+    policy = RunPolicy.OVERWRITE_ALL if args.overwrite else RunPolicy.SKIP_DONE_AND_EDITED
+    with Library.open(args.folder, data_dir=args.data_dir, recursive=args.recursive,
+                      extensions=IMAGE_EXTENSIONS, sidecar_ext=args.ext) as library:
+        total = len(library.items())
+        todo = library.pending(policy)
+        summary = RunSummary(skipped=total - len(todo))
+        out.write(f"{total} images in {args.folder}: {len(todo)} to caption, "
+                  f"{summary.skipped} already captioned\n")
+        if todo:
+            prompt = args.prompt or preset_prompt(args.preset or DEFAULT_PRESET)
+            request = CaptionRequest.for_paths(todo, prompt=prompt, system_prompt=args.system_prompt,
+                                               params=params, max_pixels=args.max_pixels,
+                                               batch_size=args.batch_size)
+            try:
+                engine.load()
+            except ModelLoadError as exc:
+                err.write(f"error: {exc}\n")
+                return EXIT_USAGE
+            out.write(f"model: {engine.loaded.describe()}\n")
+            _caption_all(engine, request, args, library, policy, summary, err)
     summary.seconds = time.perf_counter() - started
     out.write(f"captioned {summary.captioned}, skipped {summary.skipped}, failed {len(summary.failures)} "
               f"in {summary.seconds:.1f} s\n")
@@ -166,34 +168,48 @@ def run_caption(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
     return EXIT_FAILURES if summary.failures else EXIT_OK
 
 
-def _caption_all(engine: Any, request: Any, args: argparse.Namespace, sidecars: dict[Path, Path],
-                 summary: RunSummary, err: TextIO, write: Any, captioned_type: type) -> None:
-    """Run the engine, writing each caption's sidecar the moment it exists."""
+def _caption_all(engine: Any, request: Any, args: argparse.Namespace, library: Any, policy: Any,
+                 summary: RunSummary, err: TextIO) -> None:
+    """Run the engine, committing each result to the store and its sidecar as it arrives."""
+    from .engine import ImageCaptioned
+
     cancel = threading.Event()
     bar = ProgressBar(len(request.items), err, enabled=not args.quiet)
+    main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is threading.main_thread():
+    if main_thread:
         signal.signal(signal.SIGINT, lambda *_: cancel.set())  # Ctrl+C: stop within one step
     try:
-        for result in engine.caption(request, cancel=cancel):
-            if isinstance(result, captioned_type):
-                try:
-                    text = "\n\n".join(v.strip() for v in result.variants) if args.variants > 1 \
-                        else result.caption.strip()
-                    write(sidecars[result.path], text + "\n")
-                    summary.captioned += 1
-                except OSError as exc:
-                    summary.failures.append({"path": str(result.path), "reason": f"cannot write caption: {exc}"})
+        for result in engine.caption(request, cancel=cancel, root=library.root):
+            if isinstance(result, ImageCaptioned):
+                _save(library, result, policy, args.variants, summary)
             else:
+                library.record_failure(result.path, result.reason)
                 summary.failures.append({"path": str(result.path), "reason": result.reason})
             bar.update(summary.captioned, len(summary.failures))
         bar.update(summary.captioned, len(summary.failures), force=True)
     finally:
         bar.close()
-        if threading.current_thread() is threading.main_thread():
+        if main_thread:
             signal.signal(signal.SIGINT, previous)
     if cancel.is_set():
         err.write("cancelled: captions finished so far are saved\n")
+
+
+def _save(library: Any, result: Any, policy: Any, variants: int, summary: RunSummary) -> None:
+    """Commit one caption, then write its sidecar (the joined variants when there are several)."""
+    caption = result.caption.strip()
+    text = "\n\n".join(v.strip() for v in result.variants) if variants > 1 else caption
+    metadata = dict(result.metadata, truncated=result.truncated, reasoning=result.reasoning)
+    if not library.record_result(result.path, caption, [v.strip() for v in result.variants],
+                                 metadata=metadata, truncated=result.truncated, policy=policy):
+        summary.skipped += 1  # edited in the meantime: the user's edit wins
+        return
+    try:
+        library.write_sidecar(result.path, text)
+        summary.captioned += 1
+    except Exception as exc:  # noqa: BLE001 - the caption is safe in the store; say why the file is not
+        summary.failures.append({"path": str(result.path), "reason": f"cannot write the caption file: {exc}"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -206,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK if argv else EXIT_USAGE
     command, rest = argv[0], argv[1:]
     if command == "caption":
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # our own bar is the one that counts
         try:
             args = build_parser().parse_args(rest)
         except SystemExit as exc:

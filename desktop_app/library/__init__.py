@@ -1,12 +1,27 @@
 """The caption library: folder scan, per-folder caption store, sidecars and exports (no Qt)."""
 
-from desktop_app.library.atomic import AtomicWriteError, atomic_write_bytes, atomic_write_text
+from desktop_app.library.atomic import (
+    AtomicWriteError,
+    atomic_write_bytes,
+    atomic_write_text,
+)
 from desktop_app.library.library import Library, SidecarChangedError
 from desktop_app.library.models import (
-    Conflict, GenerationMetadata, HistoryEntry, ItemRecord, RunPolicy, Source, Status, SyncReport,
+    Conflict,
+    GenerationMetadata,
+    HistoryEntry,
+    ItemRecord,
+    RunPolicy,
+    Source,
+    Status,
+    SyncReport,
 )
 from desktop_app.library.scan import (
-    IMAGE_EXTENSIONS, MEDIA_EXTENSIONS, VIDEO_EXTENSIONS, natural_key, scan_folder,
+    IMAGE_EXTENSIONS,
+    MEDIA_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+    natural_key,
+    scan_folder,
 )
 from desktop_app.library.sidecars import sidecar_path
 

@@ -1,0 +1,1 @@
+"""Tests of the caption library (desktop_app.library)."""

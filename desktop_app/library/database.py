@@ -1,0 +1,205 @@
+"""Where each folder's SQLite database lives, how it is opened, and its versioned schema."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import platformdirs
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "caption-studio"
+DATA_DIR_ENV = "CAPTION_STUDIO_DATA_DIR"
+SCHEMA_VERSION = 1
+
+_SCHEMA_V1 = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE generations (
+    id INTEGER PRIMARY KEY,
+    rel_path TEXT NOT NULL,
+    caption TEXT NOT NULL,
+    variants TEXT NOT NULL,              -- JSON list of strings
+    model TEXT NOT NULL DEFAULT '',
+    prompt TEXT NOT NULL DEFAULT '',
+    params TEXT NOT NULL DEFAULT '{}',   -- JSON object
+    seed INTEGER,
+    truncated INTEGER NOT NULL DEFAULT 0,
+    extra TEXT NOT NULL DEFAULT '{}',    -- JSON object: other metadata keys
+    created_at REAL NOT NULL
+);
+CREATE INDEX generations_by_path ON generations(rel_path, id);
+CREATE TABLE items (
+    rel_path TEXT PRIMARY KEY,           -- POSIX path relative to the folder
+    size INTEGER,
+    mtime_ns INTEGER,
+    present INTEGER NOT NULL DEFAULT 1,  -- 0: the file vanished (captions kept)
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'done', 'edited', 'failed')),
+    caption TEXT NOT NULL DEFAULT '',
+    source TEXT,
+    failure_reason TEXT,
+    generation_id INTEGER REFERENCES generations(id),
+    history_pos INTEGER,                 -- id of the history row equal to the caption
+    dirty INTEGER NOT NULL DEFAULT 0,    -- 1: caption not yet written to the sidecar
+    sidecar_size INTEGER,                -- stamp of the sidecar when we last read/wrote it
+    sidecar_mtime_ns INTEGER,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY,
+    rel_path TEXT NOT NULL,
+    caption TEXT NOT NULL,
+    status TEXT NOT NULL,
+    source TEXT NOT NULL,
+    on_chain INTEGER NOT NULL DEFAULT 1, -- 0: kept aside (conflict), not an undo step
+    discarded INTEGER NOT NULL DEFAULT 0,-- 1: a redo step dropped by a newer change
+    created_at REAL NOT NULL
+);
+CREATE INDEX history_by_path ON history(rel_path, id);
+"""
+
+# Index i upgrades a database from version i to i + 1.
+_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+
+
+def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The folder holding the databases.
+
+    The argument wins, then $CAPTION_STUDIO_DATA_DIR, then the platform's user data folder.
+
+    Args:
+        override: An explicit folder (tests pass `tmp_path`).
+
+    Returns:
+        The folder (not created here).
+    """
+    if override is not None:
+        return Path(override)
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def database_path(root: str | os.PathLike[str], directory: Path) -> Path:
+    """The database file of a folder: a readable slug plus the sha1 of its resolved path.
+
+    Args:
+        root: The media folder.
+        directory: The data folder (see `data_dir`).
+
+    Returns:
+        `<directory>/libraries/<slug>-<sha1[:16]>.sqlite3`.
+    """
+    resolved = str(Path(root).resolve())
+    digest = hashlib.sha1(resolved.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(resolved).name).strip("-")[:40] or "root"
+    return directory / "libraries" / f"{slug}-{digest}.sqlite3"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) a library database in WAL mode and bring its schema up to date.
+
+    `synchronous=FULL` makes every commit durable even across a power cut, not only across
+    a killed process; commits are one per caption, so the cost does not matter.
+
+    Args:
+        path: The database file.
+
+    Returns:
+        A connection in autocommit mode (transactions are explicit, see `transaction`),
+        usable from any thread when guarded by `Database.lock`.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    migrate(conn)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply the migrations the database lacks, each in its own transaction.
+
+    Args:
+        conn: An open connection in autocommit mode.
+
+    Raises:
+        RuntimeError: If the database was written by a newer version of the app.
+    """
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(f"Library database schema {version} is newer than this app ({SCHEMA_VERSION})")
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        log.info("Migrating library database to schema %d", target)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _MIGRATIONS[target - 1].split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {target}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+class Database:
+    """A connection plus the lock that serializes its use across threads."""
+
+    def __init__(self, path: Path) -> None:
+        """Open the database at `path`.
+
+        Args:
+            path: The database file (created with its schema if missing).
+        """
+        self.path = path
+        self.conn = connect(path)
+        self.lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed on success, rolled back on any error.
+
+        Yields:
+            The connection, inside `BEGIN IMMEDIATE`.
+        """
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """Run a read-only statement and return every row.
+
+        Args:
+            sql: The statement.
+            params: Its parameters.
+
+        Returns:
+            The rows.
+        """
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        """Close the connection (the WAL is checkpointed by SQLite on the last close)."""
+        with self.lock:
+            self.conn.close()

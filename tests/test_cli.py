@@ -1,0 +1,139 @@
+"""The `caption` command end to end with the tiny model: sidecars, store, report, exit codes, kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from desktop_app.cli import main
+from desktop_app.library import Library, Status
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_folder(folder: Path, good: int = 4, broken: bool = True) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(good):
+        path = folder / f"img{i}.jpg"
+        Image.effect_noise((48 + 16 * i, 64), 40 + i).convert("RGB").save(path)
+        paths.append(path)
+    if broken:
+        (folder / "text.png").write_text("not an image")
+        (folder / "empty.jpg").write_bytes(b"")
+        data = (folder / "img0.jpg").read_bytes()
+        (folder / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    return paths
+
+
+def caption(folder: Path, model: Path, data_dir: Path, *extra: str) -> int:
+    return main(["caption", str(folder), "--model", str(model), "--max-new-tokens", "8",
+                 "--data-dir", str(data_dir), "--quiet", *extra])
+
+
+def test_caption_writes_sidecars_report_and_store(tmp_path, tiny_model_dir, capsys):
+    folder, data = tmp_path / "my photos ü", tmp_path / "data"
+    good = make_folder(folder)
+    report = tmp_path / "report.json"
+    assert caption(folder, tiny_model_dir, data, "--report", str(report)) == 1
+    summary = json.loads(report.read_text())
+    assert (summary["captioned"], summary["skipped"], summary["failed"]) == (4, 0, 3)
+    reasons = {Path(f["path"]).name: f["reason"] for f in summary["failures"]}
+    assert set(reasons) == {"text.png", "empty.jpg", "truncated.jpg"}
+    assert "empty" in reasons["empty.jpg"] and "not an image" in reasons["text.png"]
+    assert "truncated" in reasons["truncated.jpg"]
+    for path in good:
+        assert path.with_suffix(".txt").exists()
+    with Library.open(folder, data_dir=data, sync=False) as lib:
+        assert lib.item(good[0]).status == Status.DONE
+        assert lib.item(folder / "empty.jpg").status == Status.FAILED
+    assert "failed: " in capsys.readouterr().err
+
+
+def test_second_run_skips_everything_captioned(tmp_path, tiny_model_dir):
+    folder, data = tmp_path / "f", tmp_path / "data"
+    make_folder(folder, good=3, broken=False)
+    assert caption(folder, tiny_model_dir, data) == 0
+    before = {p: p.read_text() for p in folder.glob("*.txt")}
+    report = tmp_path / "r.json"
+    assert caption(folder, tiny_model_dir, data, "--report", str(report)) == 0
+    summary = json.loads(report.read_text())
+    assert (summary["captioned"], summary["skipped"], summary["failed"]) == (0, 3, 0)
+    assert {p: p.read_text() for p in folder.glob("*.txt")} == before
+
+
+def test_existing_sidecar_and_user_edit_are_kept(tmp_path, tiny_model_dir):
+    folder, data = tmp_path / "f", tmp_path / "data"
+    paths = make_folder(folder, good=3, broken=False)
+    paths[0].with_suffix(".txt").write_text("a caption from another tool\n")
+    assert caption(folder, tiny_model_dir, data) == 0
+    assert paths[0].with_suffix(".txt").read_text().strip() == "a caption from another tool"
+    with Library.open(folder, data_dir=data) as lib:
+        assert lib.record_edit(paths[1], "my edit")
+        lib.write_sidecar(paths[1])
+    assert caption(folder, tiny_model_dir, data) == 0
+    assert paths[1].with_suffix(".txt").read_text().strip() == "my edit"
+    assert caption(folder, tiny_model_dir, data, "--overwrite") == 0
+    assert paths[1].with_suffix(".txt").read_text().strip() != "my edit"
+
+
+def test_usage_and_model_errors_exit_2(tmp_path, tiny_model_dir, capsys):
+    assert main(["caption", str(tmp_path / "missing")]) == 2
+    make_folder(tmp_path / "f", good=1, broken=False)
+    assert caption(tmp_path / "f", tmp_path / "no-model-here", tmp_path / "d") == 2
+    assert main(["caption", str(tmp_path / "f"), "--model", "Qwen/Qwen3-VL-2B-Instruct", "--offline",
+                 "--data-dir", str(tmp_path / "d"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "no network" in err and "--model PATH" in err
+    assert main(["caption", str(tmp_path / "f"), "--batch-size", "0"]) == 2
+    assert main(["frobnicate"]) == 2
+
+
+def _generation_counts(db_dir: Path) -> dict[str, int]:
+    (db,) = list(db_dir.rglob("*.sqlite3"))
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = conn.execute("SELECT rel_path, COUNT(*) FROM generations GROUP BY rel_path").fetchall()
+    return dict(rows)
+
+
+def test_kill_9_then_rerun_captions_each_image_exactly_once(tmp_path, tiny_model_dir):
+    folder, data = tmp_path / "f", tmp_path / "data"
+    good = make_folder(folder, good=24, broken=True)
+    cmd = [sys.executable, "-m", "desktop_app", "caption", str(folder), "--model", str(tiny_model_dir),
+           "--max-new-tokens", "48", "--batch-size", "2", "--data-dir", str(data), "--quiet"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(folder.glob("*.txt"))) < 3:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    before = _generation_counts(data)
+    assert 0 < len(before) < len(good), "the kill should land mid-run"
+    assert main(["caption", str(folder), "--model", str(tiny_model_dir), "--max-new-tokens", "48",
+                 "--data-dir", str(data), "--quiet"]) == 1  # the broken files still fail
+    after = _generation_counts(data)
+    assert set(after) == {p.name for p in good}
+    assert all(count == 1 for count in after.values()), after
+    for path in good:
+        assert path.with_suffix(".txt").exists()
+
+
+@pytest.mark.parametrize("variants", [2])
+def test_variants_are_joined_in_the_sidecar(tmp_path, tiny_model_dir, variants):
+    folder, data = tmp_path / "f", tmp_path / "data"
+    (path,) = make_folder(folder, good=1, broken=False)
+    assert caption(folder, tiny_model_dir, data, "--variants", str(variants), "--temperature", "1.0") == 0
+    with Library.open(folder, data_dir=data, sync=False) as lib:
+        record = lib.item(path)
+    assert path.with_suffix(".txt").exists() and record.status == Status.DONE
