@@ -170,18 +170,26 @@ class CaptionEngine:
                               p.repetition_penalty, p.presence_penalty, p.ignore_eos)
 
     def _get_runner(self, loaded: LoadedModel, request: CaptionRequest) -> Runner:
+        """The runner for this request; reused while kind and batch size stay the same.
+
+        The continuous runner's automatic size is computed only when it is made, so jobs after
+        the first (and after warmup) keep its cache and captured graph.
+        """
         kind = self._runner_kind(loaded)
-        size = request.batch_size or memory.auto_batch_size(loaded, request)
-        key = (kind, size)
+        key = (kind, request.batch_size, request.params.variants)
         if self._runner is None or self._runner_key != key:
+            size = request.batch_size or memory.auto_batch_size(loaded, request, kind)
             if kind == "continuous":
                 from .continuous import ContinuousRunner
 
-                self._runner = ContinuousRunner(loaded.model, slots=size)
+                # An image's variants take one slot each at once: fewer slots fail every image.
+                self._runner = ContinuousRunner(loaded.model, slots=max(size, request.params.variants))
             else:
                 pad = loaded.processor.tokenizer.pad_token_id or 0
                 self._runner = GenerateRunner(loaded.model, batch_size=size, pad_token_id=pad)
             self._runner_key = key
+        elif isinstance(self._runner, GenerateRunner):  # a plain number there: follow each request
+            self._runner.batch_size = request.batch_size or memory.auto_batch_size(loaded, request, kind)
         return self._runner
 
     def _runner_kind(self, loaded: LoadedModel) -> str:

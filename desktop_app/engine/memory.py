@@ -6,34 +6,38 @@ from typing import Any
 
 import torch
 
-CPU_BATCH = 8
-MAX_BATCH = 256
+from .kv_cache import TextShape, slots_for_memory
+
+CPU_BATCH = 8  # rows on the CPU, where more rows only add latency
+PREFILL_FACTOR = 4  # generate() keeps prefill activations of every row: count them as 4x its KV
 
 
-def kv_bytes_per_token(model: Any) -> int:
-    """Bytes of KV cache one token takes across all layers."""
-    text = getattr(model.config, "text_config", model.config)
-    head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
-    size = torch.finfo(model.dtype).bits // 8 if model.dtype.is_floating_point else 2
-    return 2 * text.num_hidden_layers * text.num_key_value_heads * head_dim * size
+def estimated_tokens(request: Any) -> int:
+    """A row's length at the pixel cap (one visual token per 32x32 pixels) plus its new tokens."""
+    visual = (request.max_pixels or 1024 * 1024) // (32 * 32)
+    return visual + 96 + request.params.max_new_tokens
 
 
-def estimated_prompt_tokens(max_pixels: int | None) -> int:
-    """Prompt length for an image at the pixel cap: one visual token per 32x32 pixels."""
-    return (max_pixels or 1024 * 1024) // (32 * 32) + 96
+def auto_batch_size(loaded: Any, request: Any, kind: str) -> int:
+    """Rows for the continuous runner (slots), or images per batch for generate().
 
-
-def auto_batch_size(loaded: Any, request: Any, fraction: float = 0.5) -> int:
-    """Rows that fit: on CUDA from free memory (KV cache plus working room), else a fixed 8."""
-    rows = max(1, len(request.items) * request.params.variants)
+    On CUDA the continuous runner's slot count depends only on memory, not on the request,
+    so one runner (cache and captured graph) serves every job; on the CPU it is small.
+    """
+    variants = request.params.variants
+    rows = max(1, len(request.items) * variants)
     if loaded.device.type != "cuda":
-        return min(CPU_BATCH, rows)
-    free, _ = torch.cuda.mem_get_info(loaded.device)
-    tokens = estimated_prompt_tokens(request.max_pixels) + request.params.max_new_tokens
-    # Prefill activations of the vision tower and the prompt are counted as 4x the KV cache.
-    per_row = kv_bytes_per_token(loaded.model) * tokens * 5
-    fit = int(free * fraction // per_row)
-    return max(1, min(MAX_BATCH, fit, rows))
+        fit = min(CPU_BATCH, rows) if kind == "generate" else CPU_BATCH
+    else:
+        free, _ = torch.cuda.mem_get_info(loaded.device)
+        tokens = estimated_tokens(request)
+        if kind == "continuous":
+            fit = slots_for_memory(loaded.model, free, tokens)
+        else:
+            per_row = TextShape.of(loaded.model).kv_bytes_per_token * tokens * (1 + PREFILL_FACTOR)
+            fit = min(rows, int(free * 0.5 // per_row))
+    # generate() batches images, each with all its variants as rows.
+    return fit if kind == "continuous" else max(1, fit // variants)
 
 
 def memory_summary(device: torch.device | None = None) -> dict[str, float]:

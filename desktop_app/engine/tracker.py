@@ -78,7 +78,7 @@ class JobTracker:
 
     def _finish(self, key: int, image: _Image) -> None:
         del self.images[key]
-        parts = [split_reasoning(s.text) if self.thinking else ("", s.text) for s in image.streams]
+        parts = [self._split(s.text) for s in image.streams]
         rows = [image.done[v] for v in range(len(image.streams))]
         seconds = time.perf_counter() - image.started
         metadata = {
@@ -95,6 +95,14 @@ class JobTracker:
             tokens=sum(len(r.token_ids) for r in rows), metadata=metadata)
         self.done += 1
         self._emit(result)
+
+    def _split(self, text: str) -> tuple[str, str]:
+        """(reasoning, caption) of one finished variant, as its text was streamed."""
+        if not self.thinking:
+            return "", text
+        if "</think>" not in text:  # the token limit cut the reasoning short: no caption yet
+            return text.replace("<think>", "").strip(), ""
+        return split_reasoning(text)
 
     def fail(self, key: int, path: Path, reason: str) -> None:
         """An image failed before or during generation."""
