@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from desktop_app.engine import CaptionEngine, CaptionItem, CaptionRequest, GenerationParams  # noqa: E402
 from desktop_app.engine.loading import LoadedModel, LoadOptions, load_model  # noqa: E402
 from desktop_app.engine.models import ModelSpec, resolve_model  # noqa: E402
+from desktop_app.engine.patches import use_linear_patch_embed  # noqa: E402
 from desktop_app.engine.prompts import build_messages  # noqa: E402
 
 PROMPT = "Describe this image in detail."
@@ -99,6 +100,7 @@ def random_weight_model(size: str, device: torch.device, tokenizer_dir: Path) ->
     with torch.device(device):
         model = Qwen3VLForConditionalGeneration._from_config(config, dtype=dtype, attn_implementation="sdpa")
     model.eval()
+    use_linear_patch_embed(model)  # as load_model() does
     model.generation_config.eos_token_id = [tok.convert_tokens_to_ids("<|im_end|>")]
     model.generation_config.pad_token_id = tok.pad_token_id
     params = sum(p.numel() for p in model.parameters()) / 1e9
@@ -151,11 +153,11 @@ def run_generate_batches(loaded: LoadedModel, inputs: list[dict], lengths: list[
 
 
 def run_engine(loaded: LoadedModel, paths: list[Path], lengths: list[int], runner: str,
-               slots: int, max_pixels: int) -> tuple[float, dict[str, Any]]:
+               slots: int, max_pixels: int, workers: int) -> tuple[float, dict[str, Any]]:
     """The engine end to end: files in, .txt captions out (atomic writes)."""
     from desktop_app.library.atomic import atomic_write_text
 
-    engine = CaptionEngine.from_loaded(loaded, runner=runner, workers=8)
+    engine = CaptionEngine.from_loaded(loaded, runner=runner, workers=workers)
     items = tuple(CaptionItem(p, max_new_tokens=n) for p, n in zip(paths, lengths))
     request = CaptionRequest(items, prompt=PROMPT, params=GenerationParams(ignore_eos=True),
                              max_pixels=max_pixels, batch_size=slots)
@@ -201,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default="sequential,batch4,hf_static,engine")
     ap.add_argument("--slots", type=int, default=None, help="engine slots / hf_static batch")
     ap.add_argument("--runner", default="auto", help="engine runner: auto, continuous, generate")
+    ap.add_argument("--workers", type=int, default=None, help="image threads (default 8 on GPU, 1 on CPU)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads for every method (default 1 on CPU: steady timings on shared cores)")
     ap.add_argument("--image-size", default=None, help="WxH (default 768x1024 on GPU, 256x192 on CPU)")
     ap.add_argument("--min-tokens", type=int, default=40)
     ap.add_argument("--max-tokens", type=int, default=250)
@@ -216,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     from desktop_app.testing.tiny_model import build_tiny_model
 
     device = pick_device(args.device)
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads or 1)
     tmp = Path(tempfile.mkdtemp(prefix="caption-bench-"))
     tiny = build_tiny_model(tmp / "tiny")
     if args.random_weights:
@@ -225,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         loaded = load_model(spec, LoadOptions(device=str(device)))
     w, h = map(int, (args.image_size or ("768x1024" if device.type == "cuda" else "256x192")).split("x"))
     slots = args.slots or (64 if device.type == "cuda" else 16)
+    # On a small CPU, image threads compete with the model's own threads for the same cores.
+    workers = args.workers or (8 if device.type == "cuda" else 1)
     paths = make_images(tmp / "images", args.images, (w, h), args.seed)
     lengths = output_lengths(args.images, args.seed, args.min_tokens, args.max_tokens)
     methods = args.methods.split(",")
@@ -241,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         "sequential": (subset(args.sequential_images), lambda n: run_generate_batches(loaded, inputs[:n], lengths[:n], 1)),
         "batch4": (subset(args.batch4_images), lambda n: run_generate_batches(loaded, inputs[:n], lengths[:n], 4)),
         "hf_static": (subset(args.hf_static_images), lambda n: _hf_static(loaded, inputs[:n], lengths[:n], slots, static_cache)),
-        "engine": (args.images, lambda n: run_engine(loaded, paths[:n], lengths[:n], args.runner, slots, w * h)),
+        "engine": (args.images, lambda n: run_engine(loaded, paths[:n], lengths[:n], args.runner, slots, w * h, workers)),
     }
     for name in methods:
         n, fn = plans[name]
@@ -269,6 +278,7 @@ def summarise(results: list[dict], loaded: LoadedModel, args: argparse.Namespace
 
     by = {r["method"]: r["images_per_s"] for r in results}
     report: dict[str, Any] = {
+        "torch_threads": torch.get_num_threads(),
         "model": loaded.spec.name, "device": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu",
         "dtype": str(loaded.dtype), "torch": torch.__version__, "transformers": transformers.__version__,
         "images": args.images, "image_size": list(size), "slots": slots, "runner": args.runner,

@@ -30,6 +30,7 @@ Design, in the spirit of gpt-fast:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -54,6 +55,10 @@ DEFAULT_MAX_LEN = 1024  # what warmup() allocates when no length is known yet
 # memory-efficient attention (math as the fallback); keeping cuDNN attention out of the
 # captured graph makes the kernel choice predictable. On CPU: its flash kernel or math.
 SDPA_BACKENDS = [SDPBackend.EFFICIENT_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.MATH]
+# "matmul" (default) or "sdpa" (above): two batched matrix products around a masked softmax read
+# each slot's K/V once with no query tiling (a query here is only heads/kv_heads rows long).
+# Measured on an H200, 2B bf16: 8.57 vs 9.30 ms a step at 64 slots, 11.40 vs 13.29 at 128.
+DECODE_ATTENTION = os.environ.get("CAPTION_STUDIO_DECODE_ATTENTION", "matmul")
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,12 @@ def _attention(attn, h: torch.Tensor, cos, sin, k_cache: torch.Tensor, v_cache: 
     # Query head h uses KV head h // n_rep (HF's repeat_kv order), so (S, heads, 1, D) viewed as
     # (S, kv_heads, n_rep, D) lets SDPA share each KV head without copying the cache.
     q = q.reshape(slots, kv_heads, -1, head_dim)
-    out = F.scaled_dot_product_attention(q, k_cache, v_cache, attn_mask=visible, scale=attn.scaling)
+    if DECODE_ATTENTION == "matmul":
+        scores = torch.matmul(q, k_cache.transpose(-1, -2)).float() * attn.scaling
+        probs = torch.softmax(scores.masked_fill(~visible, float("-inf")), dim=-1)
+        out = torch.matmul(probs.to(v_cache.dtype), v_cache)
+    else:
+        out = F.scaled_dot_product_attention(q, k_cache, v_cache, attn_mask=visible, scale=attn.scaling)
     return attn.o_proj(out.reshape(slots, 1, -1))
 
 
@@ -252,6 +262,23 @@ class ContinuousRunner:
         return self.state.tokens.tolist()  # the one host sync per step
 
     # ----------------------------------------------------------------------- prefill
+    pin_pixels = True  # copy pixels to the GPU from pinned memory, without blocking the host
+
+    def _cat_pixels(self, parts: list[torch.Tensor]) -> torch.Tensor | None:
+        """One tensor of a group's pixels; in pinned memory when bound for a GPU."""
+        if not parts:
+            return None
+        if self.shape.device.type != "cuda" or not self.pin_pixels:
+            return torch.cat(parts)
+        rows = sum(p.shape[0] for p in parts)
+        out = torch.empty((rows, *parts[0].shape[1:]), dtype=parts[0].dtype, pin_memory=True)
+        return torch.cat(parts, out=out)
+
+    def _to_device(self, t: torch.Tensor | None) -> torch.Tensor | None:
+        if t is None:
+            return None
+        return t.to(self.shape.device, non_blocking=t.is_pinned())
+
     def _reject(self, inp: PreparedInput) -> str | None:
         """Why an input cannot run at all (checked before it takes slots), or None."""
         ids, types = inp.input_ids, inp.mm_token_type_ids
@@ -295,15 +322,15 @@ class ContinuousRunner:
             types[row, width - n:] = inp.mm_token_type_ids
             mask[row, width - n:] = 1
         cat = lambda xs: torch.cat(xs) if xs else None  # noqa: E731
-        pixels = cat([i.pixel_values for i in group if i.pixel_values is not None])
+        pixels = self._cat_pixels([i.pixel_values for i in group if i.pixel_values is not None])
         grid = cat([i.image_grid_thw for i in group if i.pixel_values is not None])
-        video = cat([i.pixel_values_videos for i in group if i.pixel_values_videos is not None])
+        video = self._cat_pixels([i.pixel_values_videos for i in group if i.pixel_values_videos is not None])
         video_grid = cat([i.video_grid_thw for i in group if i.pixel_values_videos is not None])
         # Positions as generate() builds them (text row from the mask, 3-D mrope rows), passed
         # explicitly so the model's cached rope_deltas are neither used nor overwritten.
         mrope, deltas = core.get_rope_index(ids, types, grid, video_grid, attention_mask=mask)
         text = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
-        to_dev = lambda t: None if t is None else t.to(dev)  # noqa: E731
+        to_dev = self._to_device
         kv = DynamicCache(config=self.model.config.get_text_config())
         out = core(input_ids=ids.to(dev), attention_mask=mask.to(dev),
                    position_ids=torch.cat([text[None], mrope]).to(dev), past_key_values=kv,

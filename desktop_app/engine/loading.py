@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from .models import ModelSpec
+from .patches import use_linear_patch_embed
 
 log = logging.getLogger(__name__)
 
@@ -156,5 +157,6 @@ def load_model(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear message
         raise ModelLoadError(explain_load_error(spec, exc)) from exc
     model.eval()
+    use_linear_patch_embed(model)
     processor.tokenizer.padding_side = "left"
     return LoadedModel(model, processor, spec, device, dtype, attention, options.quantization)

@@ -43,6 +43,11 @@ class RowTextStream:
             self._window_text_len = len(self.text)
         return new
 
+    def append(self, token_id: int) -> None:
+        """Add one token without decoding it (nobody watches the stream); `flush()` decodes."""
+        if not self.stopped and token_id not in self._stop_ids:
+            self.ids.append(int(token_id))
+
     def flush(self) -> str:
         """Text still held back (an incomplete character at the end), decoded as is."""
         window = self._decode(self.ids[self._window_start:])

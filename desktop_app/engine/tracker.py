@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .events import (EventCallback, ImageCaptioned, ImageFailed, Progress, TokensStreamed)
+from .events import (EventCallback, ImageCaptioned, ImageFailed, Progress, TokensStreamed,
+                     ignore_event)
 from .prompts import split_reasoning
 from .runner import PreparedInput, RowDone
 from .streaming import RowTextStream
@@ -45,9 +46,13 @@ class JobTracker:
 
     def on_tokens(self, rows: list[tuple[int, int, int]]) -> None:
         """Runner callback, once per decoding step: stream each row's new text."""
+        live = self.on_event is not ignore_event  # unwatched: decode each caption once, at its end
         for key, variant, token in rows:
             image = self.images.get(key)
             if image is None:
+                continue
+            if not live:
+                image.streams[variant].append(token)
                 continue
             text = image.streams[variant].push(token)
             if text:

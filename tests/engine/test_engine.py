@@ -175,6 +175,14 @@ def test_streamed_text_joins_to_every_caption_and_variant(engine, images, monkey
             assert event.path not in finished
 
 
+def test_unwatched_job_gives_the_same_captions_as_a_streamed_one(engine, images, monkeypatch):
+    # Without a listener the engine decodes each caption once at its end instead of per token.
+    request = make_request(images, max_new_tokens=12, variants=2, temperature=0.9)
+    streamed = {r.path: r.variants for r in run(engine, request, monkeypatch).results}
+    quiet = {r.path: r.variants for r in engine.caption(request)}
+    assert quiet == streamed
+
+
 def test_variants_need_no_bigger_batch(engine, images, monkeypatch):
     request = make_request(images[:3], max_new_tokens=6, temperature=0.8, seed=1, variants=3)
     wide = run(engine, request, monkeypatch)
