@@ -43,7 +43,9 @@ def _record(row: sqlite3.Row) -> ItemRecord:
         variants=tuple(json.loads(row["variants"] or "[]")), present=bool(row["present"]),
         size=row["size"], mtime_ns=row["mtime_ns"],
         source=Source(row["source"]) if row["source"] else None,
-        failure_reason=row["failure_reason"], truncated=bool(row["truncated"]),
+        failure_reason=row["failure_reason"],
+        # The flag belongs to the generated text: an edit or an imported sidecar replaced it.
+        truncated=bool(row["truncated"]) and row["source"] == Source.GENERATED.value,
         metadata=metadata, dirty=bool(row["dirty"]), updated_at=row["updated_at"],
     )
 

@@ -123,6 +123,17 @@ def test_edit_is_never_replaced_unless_overwrite_all(media: Path, open_library: 
     assert "my words" in [h.caption for h in library.history("a.jpg")]
 
 
+def test_truncated_flag_belongs_to_the_generated_caption(media: Path, open_library: OpenLibrary) -> None:
+    make_files(media, ["a.jpg"])
+    library = open_library(media)
+    library.record_result("a.jpg", "cut off mid", [], None, truncated=True)
+    assert library.item("a.jpg").truncated
+    library.record_edit("a.jpg", "cut off mid-sentence, fixed by hand")
+    assert not library.item("a.jpg").truncated  # the user's text is not the cut one
+    library.undo("a.jpg")
+    assert library.item("a.jpg").truncated
+
+
 def test_undo_redo_survive_reopen(media: Path, open_library: OpenLibrary) -> None:
     make_files(media, ["a.jpg"])
     library = open_library(media)
