@@ -128,25 +128,25 @@ def apply_batch(library: Any, batch: BatchEdit) -> BatchOutcome:
 
 def undo_batch(library: Any, batch: BatchEdit) -> BatchOutcome:
     """Take back a batch: each caption still as the batch left it goes one step back."""
-    out = BatchOutcome(batch)
-    for change in batch.changes:
-        record = library.item(change.path)
-        if record is None or record.caption != change.new:
-            out.skipped.append(change.path)
-            continue
-        _step(library, change.path, out, lambda: _restore(library, change.path, change.old))
-    return out
+    return _replay(library, batch, backwards=True)
 
 
 def redo_batch(library: Any, batch: BatchEdit) -> BatchOutcome:
     """Apply an undone batch again: each caption still as the undo left it steps forward."""
+    return _replay(library, batch, backwards=False)
+
+
+def _replay(library: Any, batch: BatchEdit, backwards: bool) -> BatchOutcome:
+    """Step every change of `batch` back or forward; captions changed since are skipped."""
     out = BatchOutcome(batch)
     for change in batch.changes:
+        expected, target = (change.new, change.old) if backwards else (change.old, change.new)
+        move = _restore if backwards else _forward
         record = library.item(change.path)
-        if record is None or record.caption != change.old:
+        if record is None or record.caption != expected:
             out.skipped.append(change.path)
             continue
-        _step(library, change.path, out, lambda: _forward(library, change.path, change.new))
+        _step(library, change.path, out, lambda: move(library, change.path, target))
     return out
 
 
