@@ -11,6 +11,7 @@ from desktop_app.library.models import (
     GenerationMetadata,
     HistoryEntry,
     ItemRecord,
+    Review,
     RunPolicy,
     Source,
     Status,
@@ -27,7 +28,7 @@ from desktop_app.library.sidecars import sidecar_path
 
 __all__ = [
     "AtomicWriteError", "Conflict", "GenerationMetadata", "HistoryEntry", "IMAGE_EXTENSIONS",
-    "ItemRecord", "Library", "MEDIA_EXTENSIONS", "RunPolicy", "SidecarChangedError", "Source",
+    "ItemRecord", "Library", "MEDIA_EXTENSIONS", "Review", "RunPolicy", "SidecarChangedError", "Source",
     "Status", "SyncReport", "VIDEO_EXTENSIONS", "atomic_write_bytes", "atomic_write_text",
     "natural_key", "scan_folder", "sidecar_path",
 ]

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "caption-studio"
 DATA_DIR_ENV = "CAPTION_STUDIO_DATA_DIR"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE meta (
@@ -69,8 +69,14 @@ CREATE TABLE history (
 CREATE INDEX history_by_path ON history(rel_path, id);
 """
 
+# Version 2: the user's review mark of each file ('' none, 'approved', 'flagged').
+_SCHEMA_V2 = """
+ALTER TABLE items ADD COLUMN review TEXT NOT NULL DEFAULT ''
+    CHECK (review IN ('', 'approved', 'flagged'));
+"""
+
 # Index i upgrades a database from version i to i + 1.
-_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2)
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:

@@ -24,7 +24,8 @@ FORMATS = ("txt", "jsonl", "json", "csv", "hf", "xmp")
 VARIANT_MODES = ("first", "joined", "separate")
 TABLE_NAMES = {"jsonl": "captions.jsonl", "json": "captions.json", "csv": "captions.csv",
                "hf": "metadata.jsonl"}
-TABLE_COLUMNS = ("path", "caption", "variants", "status", "model", "prompt", "seed", "truncated")
+TABLE_COLUMNS = ("path", "caption", "variants", "status", "model", "prompt", "seed", "truncated",
+                 "review")
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def table_row(record: ItemRecord) -> dict[str, Any]:
         "path": record.rel_path, "caption": record.caption, "variants": list(record.variants),
         "status": record.status.value, "model": meta.model if meta else None,
         "prompt": meta.prompt if meta else None, "seed": meta.seed if meta else None,
-        "truncated": record.truncated,
+        "truncated": record.truncated, "review": record.review.value,
     }
 
 

@@ -15,6 +15,7 @@ from desktop_app.library.models import (
     GenerationMetadata,
     HistoryEntry,
     ItemRecord,
+    Review,
     RunPolicy,
     Status,
     SyncReport,
@@ -177,6 +178,13 @@ class Library:
     def record_edit(self, path: PathLike, new_caption: str) -> bool:
         """Store a user's caption (committed). True if it changed anything."""
         return self.store.record_edit(self.rel(path), new_caption)
+
+    def set_review(self, path: PathLike, review: Review | str) -> bool:
+        """Mark a file approved, flagged or neither (committed). True if the mark changed.
+
+        See `CaptionStore.set_review`: edits keep the mark, a new generated result clears it.
+        """
+        return self.store.set_review(self.rel(path), review)
 
     def history(self, path: PathLike) -> list[HistoryEntry]:
         """Every caption version of a file, oldest first."""

@@ -19,6 +19,14 @@ class Status(str, Enum):
     FAILED = "failed"
 
 
+class Review(str, Enum):
+    """A person's review mark of a caption: none yet, approved (good) or flagged (look again)."""
+
+    NONE = ""
+    APPROVED = "approved"
+    FLAGGED = "flagged"
+
+
 class Source(str, Enum):
     """Where the current caption (or a history entry) came from."""
 
@@ -102,6 +110,7 @@ class ItemRecord:
     metadata: GenerationMetadata | None = None
     dirty: bool = False
     updated_at: float = 0.0
+    review: Review = Review.NONE
 
     @property
     def has_caption(self) -> bool:

@@ -15,6 +15,7 @@ from desktop_app.library.models import (
     GenerationMetadata,
     HistoryEntry,
     ItemRecord,
+    Review,
     RunPolicy,
     Source,
     Status,
@@ -47,6 +48,7 @@ def _record(row: sqlite3.Row) -> ItemRecord:
         # The flag belongs to the generated text: an edit or an imported sidecar replaced it.
         truncated=bool(row["truncated"]) and row["source"] == Source.GENERATED.value,
         metadata=metadata, dirty=bool(row["dirty"]), updated_at=row["updated_at"],
+        review=Review(row["review"]),
     )
 
 
@@ -111,6 +113,8 @@ class CaptionStore:
             truncated: Whether generation stopped at the token limit.
             policy: The run's policy; only `OVERWRITE_ALL` may replace a user's edit.
 
+        A stored result clears the file's review mark: the text it judged is gone.
+
         Returns:
             True if stored; False if refused because the file holds a user's edit.
         """
@@ -130,7 +134,7 @@ class CaptionStore:
             )
             conn.execute(
                 "UPDATE items SET caption = ?, status = 'done', source = ?, failure_reason = NULL,"
-                " generation_id = ?, dirty = 1, updated_at = ? WHERE rel_path = ?",
+                " generation_id = ?, dirty = 1, review = '', updated_at = ? WHERE rel_path = ?",
                 (caption, Source.GENERATED.value, cur.lastrowid, time.time(), rel_path),
             )
             history.append_version(conn, rel_path, caption, Status.DONE, Source.GENERATED)
@@ -180,6 +184,34 @@ class CaptionStore:
                 (new_caption, Source.EDIT.value, time.time(), rel_path),
             )
             history.append_version(conn, rel_path, new_caption, Status.EDITED, Source.EDIT)
+        return True
+
+    def set_review(self, rel_path: str, review: Review | str) -> bool:
+        """Mark a file approved, flagged or neither, committed before returning.
+
+        Only this changes a mark: an edit keeps it (the user wrote that text), a new
+        generated result clears it.
+
+        Args:
+            rel_path: The file.
+            review: The mark (`Review` or its value: "", "approved", "flagged").
+
+        Returns:
+            True if the mark changed.
+
+        Raises:
+            KeyError: If the file is unknown.
+            ValueError: For an unknown mark.
+        """
+        mark = Review(review)
+        with self.db.transaction() as conn:
+            item = conn.execute("SELECT review FROM items WHERE rel_path = ?", (rel_path,)).fetchone()
+            if item is None:
+                raise KeyError(rel_path)
+            if item["review"] == mark.value:
+                return False
+            conn.execute("UPDATE items SET review = ?, updated_at = ? WHERE rel_path = ?",
+                         (mark.value, time.time(), rel_path))
         return True
 
     def undo(self, rel_path: str) -> str | None:

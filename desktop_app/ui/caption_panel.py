@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from .media_model import MediaItem
 log = logging.getLogger(__name__)
 
 AUTOSAVE_MS = 500
+# Ctrl+Shift+A already adds text to the selected captions (the window's affix action).
+APPROVE_SHORTCUT = "Ctrl+Shift+K"
+FLAG_SHORTCUT = "Ctrl+Shift+F"
 PREVIEW_EDGE = 1600  # longest edge the preview is decoded at (enough for a 4K screen's panel)
 
 
@@ -137,9 +141,12 @@ class CaptionPanel(QWidget):
         caption_edited(object, str): the user's caption of a file (Path, text) to store.
         undo_requested(): Ctrl+Z in the editor.
         redo_requested(): Ctrl+Y in the editor.
+        review_changed(str): the user marked the image "approved" or "flagged", or cleared
+            its mark ("") with the Approve / Flag buttons (the window marks the selection).
     """
 
     caption_edited = Signal(object, str)
+    review_changed = Signal(str)
     undo_requested = Signal()
     redo_requested = Signal()
 
@@ -197,6 +204,10 @@ class CaptionPanel(QWidget):
         self.save_label.setObjectName("muted")
         self.save_label.setFixedSize(110, line)
         self.save_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.approve_button = self._review_button("Approve", APPROVE_SHORTCUT, "approved",
+                                                  "Mark the selected captions as checked and good")
+        self.flag_button = self._review_button("Flag", FLAG_SHORTCUT, "flagged",
+                                               "Mark the selected captions as needing another look")
         self.undo_button = QToolButton()
         self.redo_button = QToolButton()
         for button in (self.undo_button, self.redo_button):
@@ -207,6 +218,8 @@ class CaptionPanel(QWidget):
         title.addWidget(self.name_label, 1)
         title.addWidget(self.truncated_chip)
         title.addWidget(self.status_chip)
+        title.addWidget(self.approve_button)
+        title.addWidget(self.flag_button)
         footer = QHBoxLayout()
         footer.addWidget(self.count_label)
         footer.addStretch(1)
@@ -222,6 +235,16 @@ class CaptionPanel(QWidget):
         layout.addWidget(self.failure_label)
         layout.addWidget(self.editor, 3)
         layout.addLayout(footer)
+
+    def _review_button(self, text: str, shortcut: str, review: str, tip: str) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setCheckable(True)
+        button.setShortcut(QKeySequence(shortcut))
+        key = button.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        button.setToolTip(f"{tip} ({key}); click again to clear")
+        button.clicked.connect(partial(self._on_review_clicked, button, review))
+        return button
 
     def set_actions(self, undo: Any, redo: Any) -> None:
         """Bind the footer buttons to the window's undo/redo actions."""
@@ -300,6 +323,7 @@ class CaptionPanel(QWidget):
         item = self._item
         for widget in (self.status_chip, self.meta_label):
             widget.setVisible(item is not None)
+        self._update_review_buttons()
         if item is None:
             self.name_label.setText("No image selected")
             self.truncated_chip.hide()
@@ -340,6 +364,23 @@ class CaptionPanel(QWidget):
     def set_save_state(self, text: str) -> None:
         """Show how saving went ("Saved", "Could not write the caption file", ...)."""
         self.save_label.setText(text)
+
+    def _update_review_buttons(self) -> None:
+        review = self._item.review if self._item is not None else ""
+        for button, mark in ((self.approve_button, "approved"), (self.flag_button, "flagged")):
+            button.setEnabled(self._item is not None)
+            button.setChecked(review == mark)
+
+    def review(self) -> str:
+        """The shown file's review mark ("", "approved" or "flagged")."""
+        return self._item.review if self._item is not None else ""
+
+    # -- review -------------------------------------------------------------------------------
+    def _on_review_clicked(self, button: QToolButton, review: str) -> None:
+        if self._item is None:
+            return
+        self.review_changed.emit(review if button.isChecked() else "")
+        self._update_review_buttons()  # as the window left the item (it refreshes the panel)
 
     # -- editing ------------------------------------------------------------------------------
     @Slot()

@@ -25,6 +25,11 @@ STATUS_STYLE: dict[str, tuple[str, str]] = {
     "edited": ("#7b1fa2", "edited"),
     "failed": ("#c62828", "failed"),
 }
+#: Mark colour and glyph of each review mark, painted in the thumbnail's bottom-right corner.
+REVIEW_STYLE: dict[str, tuple[str, str]] = {
+    "approved": ("#2e7d32", "✓"),
+    "flagged": ("#ef6c00", "⚑"),
+}
 MIN_TILE, MAX_TILE, DEFAULT_TILE = 80, 480, 168
 _PAD = 4
 _CAPTION_LINES = 2
@@ -32,7 +37,7 @@ _CAPTION_CHARS = 400  # longer captions cannot show in two lines; eliding them c
 
 
 class TileDelegate(QStyledItemDelegate):
-    """Paints a tile: thumbnail (aspect-fit), status badge, file name and caption snippet.
+    """Paints a tile: thumbnail (aspect-fit), status badge, review mark, name and caption snippet.
 
     Per paint it reads two roles (ItemRole, DecorationRole) and elides at most three strings;
     fonts, metrics, colours and brushes are prepared once per font or size change.
@@ -46,6 +51,7 @@ class TileDelegate(QStyledItemDelegate):
         self._badge_brushes = {s: QBrush(QColor(c)) for s, (c, _) in STATUS_STYLE.items()}
         self._stripes = QBrush(QColor(255, 255, 255, 70), Qt.BrushStyle.BDiagPattern)
         self._truncated_brush = QBrush(QColor("#ef6c00"))
+        self._review_brushes = {r: QBrush(QColor(c)) for r, (c, _) in REVIEW_STYLE.items()}
         self._failure_pen = QPen(QColor("#c62828"))
 
     def set_font(self, font: QFont) -> None:
@@ -156,6 +162,14 @@ class TileDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(box, h / 2, h / 2)
             painter.setPen(Qt.GlobalColor.white)
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, cut)
+        if item.review in REVIEW_STYLE:
+            glyph = REVIEW_STYLE[item.review][1]
+            box = QRect(thumb.right() - 3 - h, thumb.bottom() - 3 - h, h, h)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(self._review_brushes[item.review])
+            painter.drawEllipse(box)
+            painter.setPen(Qt.GlobalColor.white)
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, glyph)
 
     def _paint_caption(self, painter: QPainter, box: QRect, item: MediaItem,
                        palette: QPalette) -> None:

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 STATUSES: tuple[str, ...] = ("pending", "queued", "generating", "done", "edited", "failed")
 _STATUS_SET = frozenset(STATUSES)
 
-#: Named status filters of the proxy; "truncated" filters on the flag, not on a status.
+#: Named status filters of the proxy; "truncated" filters on the flag, and the review
+#: filters on the user's mark (see `REVIEW_FILTERS`), not on a status.
 STATUS_FILTERS: dict[str, frozenset[str] | None] = {
     "all": None,
     "uncaptioned": frozenset({"pending", "failed"}),
@@ -34,7 +35,11 @@ STATUS_FILTERS: dict[str, frozenset[str] | None] = {
     "edited": frozenset({"edited"}),
     "done": frozenset({"done"}),
     "truncated": None,
+    "approved": None,
+    "flagged": None,
 }
+#: The status filters that show one review mark (the library's `Review` values).
+REVIEW_FILTERS = frozenset({"approved", "flagged"})
 
 #: How long streamed text may wait before the views hear of it (STYLE: 30-50 ms flushes).
 LIVE_TEXT_FLUSH_MS = 40
@@ -50,6 +55,7 @@ class Roles(IntEnum):
     TruncatedRole = int(Qt.ItemDataRole.UserRole) + 5
     FailureRole = int(Qt.ItemDataRole.UserRole) + 6
     ItemRole = int(Qt.ItemDataRole.UserRole) + 7
+    ReviewRole = int(Qt.ItemDataRole.UserRole) + 8
 
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
@@ -62,6 +68,7 @@ _CAPTION = int(Roles.CaptionRole)
 _LIVE = int(Roles.LiveTextRole)
 _TRUNCATED = int(Roles.TruncatedRole)
 _FAILURE = int(Roles.FailureRole)
+_REVIEW = int(Roles.ReviewRole)
 
 # Which roles change when a field changes (ItemRole is added to every change).
 _FIELD_ROLES: dict[str, tuple[int, ...]] = {
@@ -73,6 +80,7 @@ _FIELD_ROLES: dict[str, tuple[int, ...]] = {
     "truncated": (_TRUNCATED, _TOOLTIP),
     "mtime": (_DECORATION,),
     "size": (_DECORATION,),
+    "review": (_REVIEW, _TOOLTIP),
 }
 
 
@@ -89,6 +97,7 @@ class MediaItem:
     truncated: bool = False
     mtime: float = 0.0
     size: int = 0
+    review: str = ""  # the user's mark: "", "approved" or "flagged"
 
     @classmethod
     def from_record(cls, record: Any, root: Path) -> MediaItem:
@@ -103,6 +112,7 @@ class MediaItem:
         """
         rel = str(record.rel_path)
         mtime_ns = getattr(record, "mtime_ns", None)
+        review = getattr(record, "review", "") or ""  # the library's `Review` str-enum, or a str
         return cls(
             path=root / rel,
             rel=rel,
@@ -112,6 +122,7 @@ class MediaItem:
             truncated=bool(getattr(record, "truncated", False)),
             mtime=mtime_ns / 1e9 if mtime_ns else 0.0,
             size=getattr(record, "size", 0) or 0,
+            review=str(getattr(review, "value", review)),
         )
 
 
@@ -203,6 +214,8 @@ class MediaListModel(QAbstractListModel):
             return item.truncated
         if role == _FAILURE:
             return item.failure
+        if role == _REVIEW:
+            return item.review
         if role == _TOOLTIP:
             return _tooltip(item)
         return None
@@ -419,6 +432,8 @@ def _tooltip(item: MediaItem) -> str:
         lines.append("Caption cut at the token limit")
     if item.failure:
         lines.append(f"Failure: {item.failure}")
+    if item.review:
+        lines.append(f"Review: {item.review}")
     return "\n".join(lines)
 
 
@@ -432,9 +447,12 @@ class _FilterState:
     statuses: frozenset[str] | None
     truncated: bool
     needle: str
+    review: str = ""  # show only items with this mark ("" : any)
 
     def accepts(self, item: MediaItem) -> bool:
         if self.truncated and not item.truncated:
+            return False
+        if self.review and item.review != self.review:
             return False
         if self.statuses is not None and item.status not in self.statuses:
             return False
@@ -504,7 +522,8 @@ class MediaFilterProxy(QSortFilterProxyModel):
             name, statuses, truncated = value, STATUS_FILTERS[value], value == "truncated"
         else:
             name, statuses, truncated = "custom", frozenset(status_text(s) for s in value), False
-        self._change_filter(_FilterState(name, statuses, truncated, self._state.needle))
+        review = name if name in REVIEW_FILTERS else ""
+        self._change_filter(_FilterState(name, statuses, truncated, self._state.needle, review))
 
     def text_filter(self) -> str:
         """The current text filter (case-folded)."""
@@ -514,7 +533,7 @@ class MediaFilterProxy(QSortFilterProxyModel):
         """Show only items whose file name or caption contains `text` (any case)."""
         state = self._state
         self._change_filter(_FilterState(state.name, state.statuses, state.truncated,
-                                         text.strip().casefold()))
+                                         text.strip().casefold(), state.review))
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:  # noqa: N802
         source = self._source

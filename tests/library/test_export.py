@@ -110,7 +110,8 @@ def test_csv_round_trips_newlines_and_quotes(captioned: Path) -> None:
         rows = rows_by_path(list(csv.DictReader(handle)))
     assert rows["b.jpg"]["caption"] == TRICKY
     assert json.loads(str(rows["b.jpg"]["variants"])) == ["generated", "second", "third"]
-    assert list(rows["a.jpg"]) == ["path", "caption", "variants", "status", "model", "prompt", "seed", "truncated"]
+    assert list(rows["a.jpg"]) == ["path", "caption", "variants", "status", "model", "prompt", "seed", "truncated",
+                                   "review"]
 
 
 def test_hf_metadata_jsonl(captioned: Path) -> None:
