@@ -72,7 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where caption databases and thumbnails live (default: user data folder)")
     parser.add_argument("--log-level", default=os.environ.get("CAPTION_STUDIO_LOG", "INFO"),
                         help="DEBUG, INFO, WARNING or ERROR")
-    # --smoke-test: added by the packaging work (see main(), "smoke test" below).
+    # --smoke-test: the packaging work (desktop_app/smoke.py; a built bundle must pass it).
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="check the install offscreen and offline (tiny model, one caption, "
+                             "the main window) and exit: 0 when everything works")
+    parser.add_argument("--smoke-test-dir", type=Path, default=None,
+                        help="keep the smoke test's files in this folder (default: a temporary one)")
     return parser
 
 
@@ -162,15 +167,20 @@ def _close_on_interrupt(window) -> None:  # noqa: ANN001 - MainWindow
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the desktop app; returns the exit code."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.smoke_test:  # before any QApplication: the smoke test makes its own, offscreen
+        from .smoke import run_smoke_test
+
+        return run_smoke_test(args.smoke_test_dir)
     log_file = configure_logging(args.log_level)
     app = create_application()
     from .ui import style
 
     log.info("Caption Studio starting (log: %s)", log_file)
     window = create_window(args.folder, data_dir=args.data_dir)
-    # smoke test: the packaging work adds `--smoke-test` here: build the window, process
-    # events briefly, close it and return 0 (no model is loaded, no folder is needed).
     window.show()
+    from .ui.first_run import start_first_run_checks
+
+    start_first_run_checks(window)
     prewarm_engine_imports()
     _close_on_interrupt(window)
     try:

@@ -42,7 +42,8 @@ MEMORY_INTERVAL_MS = 3000
 GRID_LIVE_MS = 160
 _STATUS_ROLES = [int(Roles.StatusRole), int(Qt.ItemDataRole.ToolTipRole), int(Roles.ItemRole)]
 _FILTER_PILLS = (("all", "All"), ("uncaptioned", "To do"), ("done", "Done"), ("edited", "Edited"),
-                 ("failed", "Failed"), ("truncated", "Cut"))
+                 ("failed", "Failed"), ("truncated", "Cut"), ("approved", "Approved"), ("flagged", "Flagged"))
+_REVIEW_ROLES = [int(Roles.ReviewRole), int(Qt.ItemDataRole.ToolTipRole), int(Roles.ItemRole)]
 _STAGE_WORDS = {"loading": "Loading model", "loaded": "Model ready", "warmup": "Warming up",
                 "ready": "Model ready", "captioning": "Captioning", "download": "Downloading",
                 "idle": "Ready"}
@@ -93,6 +94,17 @@ def commit_edit(library: Library, path: Path, text: str) -> Any:
     library.record_edit(path, text)
     library.write_sidecar(path)
     return library.item(path)
+
+
+def commit_review(library: Library, paths: list[Path], review: str) -> list[tuple[Path, str]]:
+    """Store a review mark on each file (writer thread); returns the files that failed, and why."""
+    errors = []
+    for path in paths:
+        try:
+            library.set_review(path, review)
+        except Exception as exc:  # noqa: BLE001 - one bad file does not stop the others
+            errors.append((path, str(exc)))
+    return errors
 
 
 def step_history(library: Library, path: Path, forward: bool) -> tuple[bool, Any]:
@@ -629,6 +641,7 @@ class MainWindow(QMainWindow):
         self.grid.selection_changed.connect(self._on_grid_selection_changed)
         self.grid.activated_path.connect(self._on_grid_activated_path)
         self.caption_panel.caption_edited.connect(self._on_caption_panel_caption_edited)
+        self.caption_panel.review_changed.connect(self._on_caption_panel_review_changed)
         self.caption_panel.undo_requested.connect(self.undo)
         self.caption_panel.redo_requested.connect(self.redo)
         self.drop_hint.open_requested.connect(self.choose_folder)
@@ -983,13 +996,17 @@ class MainWindow(QMainWindow):
         for item in self.model.items():
             counts[item.status] = counts.get(item.status, 0) + 1
             truncated += item.truncated
+            if item.review:
+                counts[item.review] = counts.get(item.review, 0) + 1
         total = self.model.rowCount()
         todo = counts.get("pending", 0) + counts.get("failed", 0)
         numbers = {"all": total, "uncaptioned": todo, "done": counts.get("done", 0),
-                   "edited": counts.get("edited", 0), "failed": counts.get("failed", 0), "truncated": truncated}
+                   "edited": counts.get("edited", 0), "failed": counts.get("failed", 0), "truncated": truncated,
+                   "approved": counts.get("approved", 0), "flagged": counts.get("flagged", 0)}
         for key, label in _FILTER_PILLS:
             self.filter_buttons[key].setText(f"{label}  {numbers[key]:,}" if total else label)
-        self.filter_buttons["truncated"].setVisible(truncated > 0 or self.proxy.status_filter() == "truncated")
+        for key in ("truncated", "approved", "flagged"):  # shown once there is something to show
+            self.filter_buttons[key].setVisible(numbers[key] > 0 or self.proxy.status_filter() == key)
         if total:
             self.counts_label.setText(f"{total:,} images · {numbers['done'] + numbers['edited']:,} captioned")
         else:
@@ -1113,7 +1130,7 @@ class MainWindow(QMainWindow):
             return
         self.model.update_item(path, status=record.status, caption=record.caption,
                                truncated=bool(record.truncated), failure=record.failure_reason or "",
-                               live_text="")
+                               live_text="", review=getattr(record.review, "value", record.review))
         item = self._item(path)
         if item is not None:
             self.caption_panel.refresh(item)
@@ -1281,6 +1298,42 @@ class MainWindow(QMainWindow):
         if path == self.caption_panel.path and not self.caption_panel.has_pending_edit:
             self.caption_panel.set_save_state("Saved")
 
+    @Slot(str)
+    def _on_caption_panel_review_changed(self, review: str) -> None:
+        """Mark every selected image (the shown one when it is not selected) with `review`."""
+        library, current = self.library, self.caption_panel.path
+        if library is None or current is None:
+            return
+        paths = self.grid.selected_paths()
+        if current not in paths:
+            paths = [current]
+        self._set_reviews(paths, review)
+        self.writer.submit(partial(commit_review, library, paths, review), self._on_reviews_saved,
+                           partial(self._on_write_failed, current))
+        if len(paths) > 1:
+            word = {"approved": "Approved", "flagged": "Flagged"}.get(review, "Cleared the mark of")
+            self.statusBar().showMessage(f"{word} {len(paths):,} images", 3000)
+
+    def _set_reviews(self, paths: list[Path], review: str) -> None:
+        """Set many tiles' review mark with one dataChanged (like `_set_statuses`)."""
+        rows = []
+        for path in paths:
+            row = self.model.row_of(path)
+            if row is not None:
+                self.model.item(row).review = review
+                rows.append(row)
+        if rows:
+            self.model.dataChanged.emit(self.model.index(min(rows), 0), self.model.index(max(rows), 0),
+                                        _REVIEW_ROLES)
+        current = self.caption_panel.path
+        item = self._item(current) if current is not None else None
+        if item is not None:
+            self.caption_panel.refresh(item)
+
+    def _on_reviews_saved(self, errors: list[tuple[Path, str]]) -> None:
+        for path, message in errors:
+            self.log_panel.add(path, f"could not save the review mark: {message}")
+
     @Slot()
     def undo(self) -> None:
         """Undo: the last batch edit if that was the last thing done, else the current caption."""
@@ -1414,8 +1467,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     @Slot()
-    def show_models(self) -> QWidget | None:
-        """Open the model manager."""
+    def show_models(self, offline: bool = False) -> QWidget | None:
+        """Open the model manager (`offline`: no network, downloads are refused up front)."""
         try:
             from .model_manager import ModelManagerDialog
         except ImportError as exc:
@@ -1424,7 +1477,7 @@ class MainWindow(QMainWindow):
         dialog = self._dialogs.get("models")
         if dialog is None:
             current = self.settings_panel.settings().model if self._model_description else None
-            dialog = ModelManagerDialog(self, current_model=current)
+            dialog = ModelManagerDialog(self, current_model=current, offline=offline)
             dialog.model_chosen.connect(self._on_model_manager_model_chosen)
             dialog.unload_requested.connect(self._on_model_manager_unload_requested)
             self._dialogs["models"] = dialog
