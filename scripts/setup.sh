@@ -24,5 +24,6 @@ if ! python -c "from PySide6 import QtGui" 2>/dev/null && command -v apt-get >/d
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq libegl1 libgl1 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 \
         libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
-        libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libglib2.0-0 >/dev/null
+        libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libglib2.0-0 \
+        fonts-dejavu-core >/dev/null
 fi
