@@ -37,7 +37,7 @@ _AVIF_SUFFIXES = frozenset({".avif"})
 
 VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi"})
 
-_ORIENTATION_TRANSPOSE = {
+ORIENTATION_TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
     4: Image.Transpose.FLIP_TOP_BOTTOM,
@@ -46,8 +46,8 @@ _ORIENTATION_TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-_HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
-_ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _WHITE = (255, 255, 255)
 
 
@@ -219,7 +219,7 @@ def _decode(fp: BinaryIO, path: Path, max_pixels: int | None) -> Image.Image:
     if max_pixels is not None and rgb.width * rgb.height > max_pixels:
         size = fit_within(rgb.size, max_pixels)
         rgb = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-    method = _ORIENTATION_TRANSPOSE.get(orientation)
+    method = ORIENTATION_TRANSPOSE.get(orientation)
     if method is not None:
         rgb = rgb.transpose(method)
     return rgb
@@ -272,11 +272,11 @@ def to_rgb(image: Image.Image) -> Image.Image:
     mode = image.mode
     if mode == "RGB":
         return image
-    if mode in _HIGH_DEPTH_MODES:
+    if mode in HIGH_DEPTH_MODES:
         return _scale_to_8bit(image).convert("RGB")
     if mode == "La":  # Pillow cannot go from La straight to RGBA
         image = image.convert("LA")
-    if image.mode in _ALPHA_MODES or "transparency" in image.info:
+    if image.mode in ALPHA_MODES or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, _WHITE)
         background.paste(rgba, mask=rgba.getchannel("A"))

@@ -15,6 +15,7 @@ from PIL import Image
 from PySide6.QtCore import QObject, QRectF, QRunnable, QThreadPool, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPainterPath, QPen, QPixmap
 
+from desktop_app.engine.images import ALPHA_MODES, HIGH_DEPTH_MODES, ORIENTATION_TRANSPOSE
 from desktop_app.library.scan import VIDEO_EXTENSIONS
 
 log = logging.getLogger(__name__)
@@ -24,18 +25,7 @@ THUMB_SIZE = 256
 #: Bumped when the cached thumbnail format changes, so old files are never read.
 CACHE_VERSION = 1
 
-_ORIENTATION = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 _RESIZABLE_MODES = frozenset({"RGB", "RGBA", "L", "LA"})
-_ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
-_HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 
 def default_cache_dir() -> Path:
@@ -68,13 +58,13 @@ def _to_display_mode(im: Image.Image) -> Image.Image:
     mode = im.mode
     if mode in ("RGB", "RGBA"):
         return im
-    if mode in _HIGH_DEPTH_MODES:
+    if mode in HIGH_DEPTH_MODES:
         if mode.startswith("I;16"):
             im = im.convert("I")
         low, high = im.getextrema()
         scale = 255.0 / (high - low) if high > low else 1.0
         return im.point(lambda v: v * scale + (-low * scale)).convert("L").convert("RGB")
-    if mode in _ALPHA_MODES or (mode == "P" and "transparency" in im.info):
+    if mode in ALPHA_MODES or (mode == "P" and "transparency" in im.info):
         return im.convert("RGBA")
     return im.convert("RGB")
 
@@ -105,8 +95,8 @@ def decode_image(path: str, thumb_size: int) -> Image.Image:
             im = _to_display_mode(im)
         im.thumbnail((thumb_size, thumb_size), Image.Resampling.BICUBIC, reducing_gap=2.0)
         im = _to_display_mode(im)
-        if orientation in _ORIENTATION:
-            im = im.transpose(_ORIENTATION[orientation])
+        if orientation in ORIENTATION_TRANSPOSE:
+            im = im.transpose(ORIENTATION_TRANSPOSE[orientation])
         im.load()
         return im
 
