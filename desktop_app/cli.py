@@ -141,6 +141,9 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     policy = RunPolicy.OVERWRITE_ALL if args.overwrite else RunPolicy.SKIP_DONE_AND_EDITED
     with Library.open(args.folder, data_dir=args.data_dir, recursive=args.recursive,
                       extensions=IMAGE_EXTENSIONS, sidecar_ext=args.ext) as library:
+        restored = _write_unsaved(library, err)
+        if restored:
+            out.write(f"wrote {restored} caption files that an interrupted run had left unwritten\n")
         total = len(library.items())
         todo = library.pending(policy)
         summary = RunSummary(skipped=total - len(todo))
@@ -166,6 +169,19 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     if args.report:
         atomic_write_text(args.report, json.dumps(summary.as_report(), indent=2, ensure_ascii=False) + "\n")
     return EXIT_FAILURES if summary.failures else EXIT_OK
+
+
+def _write_unsaved(library: Any, err: TextIO) -> int:
+    """Write the sidecars of captions the store has but their files miss (a run killed between
+    committing a caption and writing its file); returns how many were written."""
+    written = 0
+    for record in library.unsaved():
+        try:
+            library.write_sidecar(record.rel_path)
+            written += 1
+        except Exception as exc:  # noqa: BLE001 - one file must not stop the run
+            err.write(f"warning: cannot write the caption file of {record.rel_path}: {exc}\n")
+    return written
 
 
 def _caption_all(engine: Any, request: Any, args: argparse.Namespace, library: Any, policy: Any,
@@ -217,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not argv or argv[0] in ("-h", "--help"):
-        sys.stdout.write("usage: caption-studio [caption FOLDER ... | export FOLDER ...]\n"
+        sys.stdout.write("usage: caption-studio [caption FOLDER ... | export FOLDER ... | serve --model M ...]\n"
                          "       caption-studio (no arguments) opens the window\n")
         return EXIT_OK if argv else EXIT_USAGE
     command, rest = argv[0], argv[1:]
@@ -234,5 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .library.export import export_main
 
         return export_main(rest)
-    sys.stderr.write(f"error: unknown command {command!r} (use caption or export)\n")
+    if command == "serve":
+        from .server.app import serve_main  # says itself when fastapi/uvicorn are missing
+
+        return serve_main(rest)
+    sys.stderr.write(f"error: unknown command {command!r} (use caption, export or serve)\n")
     return EXIT_USAGE

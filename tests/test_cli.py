@@ -98,6 +98,17 @@ def test_usage_and_model_errors_exit_2(tmp_path, tiny_model_dir, capsys):
     assert main(["frobnicate"]) == 2
 
 
+def test_caption_committed_but_not_written_is_written_by_the_next_run(tmp_path, tiny_model_dir):
+    # A kill between the store's commit and the sidecar write leaves a caption only in the store.
+    folder, data = tmp_path / "f", tmp_path / "data"
+    (path,) = make_folder(folder, good=1, broken=False)
+    with Library.open(folder, data_dir=data) as lib:
+        lib.record_result(path, "committed, file not written yet")
+    assert not path.with_suffix(".txt").exists()
+    assert caption(folder, tiny_model_dir, data) == 0
+    assert path.with_suffix(".txt").read_text().strip() == "committed, file not written yet"
+
+
 def _generation_counts(db_dir: Path) -> dict[str, int]:
     (db,) = list(db_dir.rglob("*.sqlite3"))
     with sqlite3.connect(db) as conn:

@@ -1,0 +1,402 @@
+"""`caption-studio serve`: an OpenAI-compatible HTTP server around the local engine.
+
+    python -m desktop_app serve --model ID_OR_PATH [--host 127.0.0.1] [--port 8000]
+        [--api-key KEY | env CAPTION_STUDIO_API_KEY] [--batch-size N] [--device ...]
+
+Endpoints: `GET /v1/models`, `POST /v1/chat/completions` (one image per request as a
+`data:` URL plus optional text and system message; `stream`, `n`, `max_tokens`,
+`temperature`, `top_p`, `seed`). Remote image URLs are refused: the server never uses the
+network. Concurrent requests are captioned together (see dispatcher.py).
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the handlers' annotations at runtime.
+
+import argparse
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import os
+import re
+import secrets
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Sequence
+
+from ..engine import CaptionEngine, GenerationParams, ImageCaptioned
+from .dispatcher import Dispatcher, ImageStore, Job
+
+log = logging.getLogger(__name__)
+EXIT_OK, EXIT_USAGE = 0, 2
+DEFAULT_PROMPT = "Describe this image in detail."
+_SUFFIXES = {"png": ".png", "jpeg": ".jpg", "jpg": ".jpg", "webp": ".webp", "gif": ".gif",
+             "bmp": ".bmp", "tiff": ".tiff", "heic": ".heic", "heif": ".heif", "avif": ".avif"}
+_DATA_URL = re.compile(r"^data:image/([a-zA-Z0-9.+-]+)((?:;[^,;]*)*);base64,(.*)$", re.DOTALL)
+
+
+class RequestError(Exception):
+    """A client error: becomes a 4xx response with an OpenAI-style error body."""
+
+    def __init__(self, message: str, status: int = 400, param: str | None = None):
+        super().__init__(message)
+        self.message, self.status, self.param = message, status, param
+
+
+def error_body(message: str, kind: str = "invalid_request_error", param: str | None = None,
+               code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+@dataclass
+class ParsedRequest:
+    image: bytes
+    suffix: str
+    prompt: str
+    system_prompt: str | None
+    params: GenerationParams
+    stream: bool
+    include_usage: bool
+
+
+def _text_of(content: Any, where: str) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "text":
+                raise RequestError(f"{where} content may only hold text parts", param="messages")
+            parts.append(str(part.get("text", "")))
+        return "\n".join(parts)
+    raise RequestError(f"{where} content must be a string or a list of parts", param="messages")
+
+
+def decode_image_url(url: str) -> tuple[bytes, str]:
+    """(bytes, file suffix) of a base64 `data:image/...` URL; RequestError otherwise."""
+    if re.match(r"^https?://", url, re.IGNORECASE):
+        raise RequestError("remote image URLs are not supported (the server does not use the "
+                           "network): send the image as a data:image/...;base64 URL", param="messages")
+    match = _DATA_URL.match(url)
+    if not match:
+        raise RequestError("image_url must be a data:image/<type>;base64,... URL", param="messages")
+    kind = match.group(1).lower()
+    suffix = _SUFFIXES.get(kind.removeprefix("x-"))
+    if suffix is None:
+        raise RequestError(f"unsupported image type image/{kind}", param="messages")
+    try:
+        data = base64.b64decode(re.sub(r"\s+", "", match.group(3)), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise RequestError(f"the image is not valid base64: {exc}", param="messages") from None
+    if not data:
+        raise RequestError("the image is empty", param="messages")
+    return data, suffix
+
+
+def parse_request(body: Any, default_max_tokens: int) -> ParsedRequest:
+    if not isinstance(body, dict):
+        raise RequestError("the request body must be a JSON object")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise RequestError("messages must be a non-empty list", param="messages")
+    system: list[str] = []
+    texts: list[str] = []
+    images: list[tuple[bytes, str]] = []
+    for message in messages:
+        if not isinstance(message, dict):
+            raise RequestError("each message must be an object", param="messages")
+        role, content = message.get("role"), message.get("content")
+        if role in ("system", "developer"):
+            system.append(_text_of(content, f"a {role} message's"))
+        elif role == "user":
+            if isinstance(content, str):
+                texts.append(content)
+                continue
+            if not isinstance(content, list):
+                raise RequestError("user content must be a string or a list of parts", param="messages")
+            for part in content:
+                kind = part.get("type") if isinstance(part, dict) else None
+                if kind == "text":
+                    texts.append(str(part.get("text", "")))
+                elif kind == "image_url":
+                    image_url = part.get("image_url")
+                    url = image_url.get("url") if isinstance(image_url, dict) else image_url
+                    if not isinstance(url, str):
+                        raise RequestError("image_url.url must be a string", param="messages")
+                    images.append(decode_image_url(url))
+                else:
+                    raise RequestError(f"unsupported content part type {kind!r}", param="messages")
+        else:
+            raise RequestError(f"unsupported message role {role!r}: send one user turn with one "
+                               "image (and an optional system message)", param="messages")
+    if len(images) != 1:
+        raise RequestError(f"exactly one image per request is supported, got {len(images)}", param="messages")
+    prompt = "\n".join(t for t in texts if t.strip()) or DEFAULT_PROMPT
+    if body.get("stop"):
+        raise RequestError("stop sequences are not supported", param="stop")
+    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or default_max_tokens
+    try:
+        params = GenerationParams(
+            max_new_tokens=int(max_tokens),
+            temperature=float(_or(body.get("temperature"), 0.0)),
+            top_p=float(_or(body.get("top_p"), 1.0)),
+            top_k=int(_or(body.get("top_k"), 0)),
+            repetition_penalty=float(_or(body.get("repetition_penalty"), 1.0)),
+            presence_penalty=float(_or(body.get("presence_penalty"), 0.0)),
+            seed=int(_or(body.get("seed"), 0)),
+            variants=int(_or(body.get("n"), 1)))
+        params.validate()
+    except (TypeError, ValueError) as exc:
+        raise RequestError(f"bad parameter: {exc}") from None
+    stream_options = body.get("stream_options") or {}
+    return ParsedRequest(
+        image=images[0][0], suffix=images[0][1],
+        # The engine fills {filename} etc. in prompts; a client's braces stay literal.
+        prompt=prompt.replace("{", "{{").replace("}", "}}"),
+        system_prompt="\n".join(system) or None, params=params, stream=bool(body.get("stream")),
+        include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")))
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _finish_reasons(result: ImageCaptioned, params: GenerationParams) -> list[str]:
+    tokens = result.metadata.get("tokens") or []
+    reasons = []
+    for v in range(len(result.variants)):
+        if v == 0:
+            truncated = result.truncated
+        else:
+            truncated = v < len(tokens) and tokens[v] >= params.max_new_tokens
+        reasons.append("length" if truncated else "stop")
+    return reasons
+
+
+def _usage(result: ImageCaptioned) -> dict[str, int]:
+    prompt = int(result.metadata.get("prompt_tokens", 0))
+    return {"prompt_tokens": prompt, "completion_tokens": result.tokens,
+            "total_tokens": prompt + result.tokens}
+
+
+def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
+               api_key: str | None = None, model_name: str | None = None,
+               default_max_tokens: int = 256, max_pixels: int | None = 1024 * 1024) -> Any:
+    """The FastAPI app; the caller starts and stops the dispatcher."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse, StreamingResponse
+
+    name = model_name or engine.spec.name
+    created = int(time.time())
+    app = FastAPI(title="Caption Studio", version="0.1.0")
+    app.state.dispatcher = dispatcher
+
+    def fail(status: int, message: str, kind: str = "invalid_request_error",
+             param: str | None = None, code: str | None = None) -> JSONResponse:
+        return JSONResponse(error_body(message, kind, param, code), status_code=status)
+
+    @app.middleware("http")
+    async def check_key(request: Request, call_next: Any) -> Any:
+        if api_key:
+            given = request.headers.get("authorization", "")
+            if not secrets.compare_digest(given.encode(), f"Bearer {api_key}".encode()):
+                return fail(401, "invalid or missing API key (Authorization: Bearer KEY)",
+                            "authentication_error", code="invalid_api_key")
+        return await call_next(request)
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": name, "object": "model", "created": created,
+                                            "owned_by": "caption-studio"}]}
+
+    @app.get("/v1/stats")
+    async def stats() -> dict[str, Any]:
+        s = dispatcher.stats
+        return {"engine_jobs": s.engine_jobs, "batch_sizes": list(s.batch_sizes), "images": s.images}
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Any:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return fail(400, "the request body is not valid JSON")
+        try:
+            parsed = parse_request(body, default_max_tokens)
+        except RequestError as exc:
+            return fail(exc.status, exc.message, param=exc.param)
+
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+        path = store.add(parsed.image, parsed.suffix)
+        job = Job(path=path, prompt=parsed.prompt, system_prompt=parsed.system_prompt,
+                  params=parsed.params, max_pixels=max_pixels,
+                  sink=lambda item: loop.call_soon_threadsafe(events.put_nowait, item))
+        try:
+            dispatcher.submit(job)
+        except RuntimeError as exc:
+            store.release(path)
+            return fail(503, str(exc), "server_error")
+        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        stamp = int(time.time())
+        n = parsed.params.variants
+        released: list[bool] = []
+
+        def release() -> None:  # once per request, whichever way it ends
+            if not released:
+                released.append(True)
+                store.release(path)
+
+        try:
+            # Wait for the first event: an unreadable image fails before any token, as a 400.
+            first = await events.get()
+        except BaseException:  # the client went away
+            release()
+            raise
+        if first[0] in ("failed", "error"):
+            release()
+            if first[0] == "failed":
+                return fail(400, f"cannot caption the image: {first[1]}", param="messages")
+            return fail(500, first[1], "server_error")
+
+        if not parsed.stream:
+            item = first
+            try:
+                while item[0] == "delta":
+                    item = await events.get()
+            finally:
+                release()
+            if item[0] != "done":
+                return fail(400 if item[0] == "failed" else 500, str(item[1]),
+                            "invalid_request_error" if item[0] == "failed" else "server_error")
+            result: ImageCaptioned = item[1]
+            reasons = _finish_reasons(result, parsed.params)
+            choices = []
+            for i, text in enumerate(result.variants):
+                message: dict[str, Any] = {"role": "assistant", "content": text}
+                if i == 0 and result.reasoning:
+                    message["reasoning_content"] = result.reasoning
+                choices.append({"index": i, "message": message, "finish_reason": reasons[i],
+                                "logprobs": None})
+            return {"id": completion_id, "object": "chat.completion", "created": stamp,
+                    "model": name, "choices": choices, "usage": _usage(result),
+                    "system_fingerprint": None}
+
+        def chunk(choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> str:
+            data: dict[str, Any] = {"id": completion_id, "object": "chat.completion.chunk",
+                                    "created": stamp, "model": name, "choices": choices}
+            if usage is not None:
+                data["usage"] = usage
+            return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+        async def sse() -> AsyncIterator[str]:
+            item = first
+            try:
+                for i in range(n):
+                    yield chunk([{"index": i, "delta": {"role": "assistant", "content": ""},
+                                  "finish_reason": None, "logprobs": None}])
+                while True:
+                    if item[0] == "delta":
+                        _, variant, text, reasoning = item
+                        key = "reasoning_content" if reasoning else "content"
+                        yield chunk([{"index": variant, "delta": {key: text}, "finish_reason": None,
+                                      "logprobs": None}])
+                    elif item[0] == "done":
+                        result = item[1]
+                        reasons = _finish_reasons(result, parsed.params)
+                        for i in range(n):
+                            yield chunk([{"index": i, "delta": {}, "finish_reason": reasons[i],
+                                          "logprobs": None}])
+                        if parsed.include_usage:
+                            yield chunk([], _usage(result))
+                        break
+                    else:
+                        yield f"data: {json.dumps(error_body(str(item[1]), 'server_error'))}\n\n"
+                        break
+                    item = await events.get()
+                yield "data: [DONE]\n\n"
+            finally:
+                release()
+
+        return StreamingResponse(sse(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache"})
+
+    return app
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ..engine.models import DEFAULT_MODEL
+
+    parser = argparse.ArgumentParser(prog="caption-studio serve",
+                                     description="Serve the caption engine over an OpenAI-compatible API.")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="model name, repo id or local folder")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--api-key", default=None,
+                        help="require 'Authorization: Bearer KEY' (default: env CAPTION_STUDIO_API_KEY)")
+    parser.add_argument("--served-model-name", default=None, help="the name /v1/models reports")
+    parser.add_argument("--batch-size", type=int, default=None, help="images per engine job (default auto, 8 per round)")
+    parser.add_argument("--batch-window-ms", type=float, default=10.0,
+                        help="how long to wait for more requests to batch together (default 10)")
+    parser.add_argument("--max-new-tokens", type=int, default=256, help="default max_tokens")
+    parser.add_argument("--max-pixels", type=int, default=1024 * 1024)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--quantization", default="none", choices=["none", "8bit", "4bit"])
+    parser.add_argument("--attention", default="auto")
+    parser.add_argument("--runner", default="auto", choices=["auto", "continuous", "generate"])
+    parser.add_argument("--offline", action="store_true", help="never use the network")
+    parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up caption")
+    parser.add_argument("--log-level", default="info")
+    return parser
+
+
+def serve_main(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv`, load the model, serve until Ctrl+C. Returns the exit code."""
+    try:
+        args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:
+        return EXIT_OK if exc.code == 0 else EXIT_USAGE
+    if args.batch_size is not None and args.batch_size < 1:
+        sys.stderr.write("error: --batch-size must be a positive integer\n")
+        return EXIT_USAGE
+    try:
+        import uvicorn
+        import fastapi  # noqa: F401
+    except ImportError as exc:
+        sys.stderr.write(f"error: serving needs fastapi and uvicorn ({exc}): pip install fastapi uvicorn\n")
+        return EXIT_USAGE
+    from ..engine import LoadOptions, ModelLoadError
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    api_key = args.api_key or os.environ.get("CAPTION_STUDIO_API_KEY") or None
+    options = LoadOptions(device=args.device, dtype=args.dtype, quantization=args.quantization,
+                          attention=args.attention, offline=args.offline)
+    try:
+        engine = CaptionEngine(args.model, options=options, runner=args.runner)
+        if args.no_warmup:
+            engine.load()
+        else:
+            engine.warmup()
+    except (ModelLoadError, ValueError, OSError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    dispatcher = Dispatcher(engine, batch_size=args.batch_size, window_s=args.batch_window_ms / 1000)
+    store = ImageStore()
+    app = create_app(engine, dispatcher, store, api_key=api_key, model_name=args.served_model_name,
+                     default_max_tokens=args.max_new_tokens, max_pixels=args.max_pixels)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not api_key:
+        log.warning("serving on %s without an API key: anyone who can reach it can use it", args.host)
+    dispatcher.start()
+    try:
+        sys.stderr.write(f"serving {engine.spec.name} on http://{args.host}:{args.port}/v1\n")
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    finally:
+        dispatcher.stop()
+        store.close()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(serve_main())
