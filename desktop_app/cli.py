@@ -34,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Caption every image of a folder with Qwen3-VL.")
     parser.add_argument("folder", type=Path)
     parser.add_argument("--recursive", "-r", action="store_true", help="include subfolders")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"model name, Hugging Face repo id or local folder (default {DEFAULT_MODEL})")
+    parser.add_argument("--model", default=None,
+                        help=f"model name, Hugging Face repo id or local folder (default {DEFAULT_MODEL}); "
+                             "with --endpoint: the served model's name (default: the first served)")
     prompt = parser.add_mutually_exclusive_group()
     prompt.add_argument("--prompt", help="the prompt; {filename}, {stem}, {folder} are filled in")
     prompt.add_argument("--preset", choices=sorted(PRESETS), default=None,
@@ -62,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runner", default="auto", choices=["auto", "continuous", "generate"])
     parser.add_argument("--offline", action="store_true", help="never use the network")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.add_argument("--endpoint", action="append", default=[], metavar="URL",
+                        help="caption on this OpenAI-compatible server instead of a local model "
+                             "(repeatable: several servers share the folder)")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight per endpoint (default 8)")
+    parser.add_argument("--api-key-env", default="CAPTION_STUDIO_API_KEY", metavar="NAME",
+                        help="environment variable holding the endpoints' API key (else the OS keyring)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where caption stores live (default: the user data folder)")
     return parser
@@ -119,6 +126,7 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     rerun captions nothing twice.
     """
     from .engine import CaptionEngine, CaptionRequest, GenerationParams, LoadOptions, ModelLoadError
+    from .engine.models import DEFAULT_MODEL
     from .engine.prompts import DEFAULT_PRESET, preset_prompt
     from .library import IMAGE_EXTENSIONS, Library, RunPolicy
     from .library.atomic import atomic_write_text
@@ -132,9 +140,15 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         params = GenerationParams(args.max_new_tokens, args.temperature, args.top_p, args.top_k,
                                   args.repetition_penalty, args.presence_penalty, args.seed, args.variants)
         params.validate()
-        engine = CaptionEngine(args.model, LoadOptions(args.device, args.dtype, args.quantization,
-                                                       args.attention, offline=args.offline),
-                               runner=args.runner)
+        if args.endpoint:
+            from .engine.remote import RemoteEngine
+
+            engine: Any = RemoteEngine(args.endpoint, model=args.model, api_key_env=args.api_key_env,
+                                       concurrency=args.concurrency)
+        else:
+            options = LoadOptions(args.device, args.dtype, args.quantization, args.attention,
+                                  offline=args.offline)
+            engine = CaptionEngine(args.model or DEFAULT_MODEL, options, runner=args.runner)
     except ValueError as exc:
         err.write(f"error: {exc}\n")
         return EXIT_USAGE
@@ -210,6 +224,8 @@ def _caption_all(engine: Any, request: Any, args: argparse.Namespace, library: A
             signal.signal(signal.SIGINT, previous)
     if cancel.is_set():
         err.write("cancelled: captions finished so far are saved\n")
+    if getattr(engine, "unreached", 0):
+        err.write(f"warning: {engine.unreached} images left pending: no endpoint reachable\n")
 
 
 def _save(library: Any, result: Any, policy: Any, variants: int, summary: RunSummary) -> None:

@@ -97,7 +97,7 @@ class RunControllerMixin:
         self.progress_bar.show()
         self.progress_label.setText(f"0 / {len(paths):,}")
         self.rate_label.clear()
-        self.service.load_model(settings.model, settings.load_options())
+        self.service.load_model(settings.model, settings.engine_options())
         self.service.start(job)
         self._update_actions()
         self.run_started.emit(job.job_id)

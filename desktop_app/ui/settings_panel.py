@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from ..engine import DEFAULT_MODEL, KNOWN_MODELS, CaptionRequest, GenerationParams, LoadOptions
 from ..engine.prompts import DEFAULT_PRESET, PRESETS
+from ..engine.remote import RemoteOptions, parse_endpoints
 from ..library import RunPolicy
 from . import style
 
@@ -60,6 +61,10 @@ class RunSettings:
     device: str = "auto"
     dtype: str = "auto"
     quantization: str = "none"
+    backend: str = "local"  # "remote": caption on the OpenAI-compatible servers in `endpoints`
+    endpoints: str = ""  # comma-separated URLs
+    concurrency: int = 8  # requests in flight per endpoint
+    remote_model: str = ""  # the served model's name; empty: the first one served
 
     @property
     def max_pixels(self) -> int | None:
@@ -88,6 +93,14 @@ class RunSettings:
         """How to load the model."""
         return LoadOptions(device=self.device, dtype=self.dtype, quantization=self.quantization)
 
+    def engine_options(self) -> LoadOptions | RemoteOptions:
+        """How to build the engine: a local model's load options, or the remote endpoints."""
+        endpoints = parse_endpoints(self.endpoints)
+        if self.backend == "remote" and endpoints:
+            return RemoteOptions(tuple(endpoints), self.remote_model.strip() or None,
+                                 max(1, self.concurrency))
+        return self.load_options()
+
     def to_json(self) -> str:
         """The settings as a JSON object."""
         return json.dumps(asdict(self))
@@ -109,6 +122,8 @@ class RunSettings:
                 good[f.name] = value
         if good.get("policy") not in POLICY_LABELS:
             good.pop("policy", None)
+        if good.get("backend") not in ("local", "remote"):
+            good.pop("backend", None)
         return replace(base, **good)
 
 
@@ -205,6 +220,24 @@ class SettingsPanel(QScrollArea):
         form.addRow("Device", self.device_combo)
         form.addRow("Precision", self.dtype_combo)
         form.addRow("Quantization", self.quant_combo)
+        self.backend_combo = _compact(QComboBox())
+        self.backend_combo.addItem("Local", "local")
+        self.backend_combo.addItem("Remote (OpenAI-compatible)", "remote")
+        self.backend_combo.currentIndexChanged.connect(self._on_any_changed)
+        self.endpoints_edit = QLineEdit()
+        self.endpoints_edit.setPlaceholderText("http://host:8000/v1, …")
+        self.endpoints_edit.setToolTip("Comma-separated server URLs (vLLM, SGLang, LM Studio, Ollama, "
+                                       "caption-studio serve); the API key comes from "
+                                       "CAPTION_STUDIO_API_KEY or the OS keyring")
+        self.endpoints_edit.textChanged.connect(self._on_any_changed)
+        self.remote_model_edit = QLineEdit()
+        self.remote_model_edit.setPlaceholderText("first served")
+        self.remote_model_edit.textChanged.connect(self._on_any_changed)
+        self.concurrency_spin = self._spin(1, 256, 8)
+        form.addRow("Backend", self.backend_combo)
+        form.addRow("Endpoints", self.endpoints_edit)
+        form.addRow("Served model", self.remote_model_edit)
+        form.addRow("Concurrency", self.concurrency_spin)
         box.addLayout(form)
         manage = QPushButton(style.icon("cube"), "Manage models…")
         manage.clicked.connect(self.manage_models_requested)
@@ -327,7 +360,9 @@ class SettingsPanel(QScrollArea):
             max_side=RESOLUTION_SIDES[self.resolution_slider.value()],
             policy=self.policy_combo.currentData(), recursive=self.recursive_check.isChecked(),
             sidecar_ext=self._sidecar_ext(), device=self.device_combo.currentText(),
-            dtype=self.dtype_combo.currentText(), quantization=self.quant_combo.currentText())
+            dtype=self.dtype_combo.currentText(), quantization=self.quant_combo.currentText(),
+            backend=self.backend_combo.currentData(), endpoints=self.endpoints_edit.text().strip(),
+            concurrency=self.concurrency_spin.value(), remote_model=self.remote_model_edit.text().strip())
 
     def set_settings(self, s: RunSettings) -> None:
         """Show `s` in every field (emits `changed` once)."""
@@ -353,6 +388,10 @@ class SettingsPanel(QScrollArea):
             self.device_combo.setCurrentText(s.device)
             self.dtype_combo.setCurrentText(s.dtype)
             self.quant_combo.setCurrentText(s.quantization)
+            self._select_data(self.backend_combo, s.backend)
+            self.endpoints_edit.setText(s.endpoints)
+            self.remote_model_edit.setText(s.remote_model)
+            self.concurrency_spin.setValue(s.concurrency)
         finally:
             self._loading = False
         self._on_resolution_changed(self.resolution_slider.value())

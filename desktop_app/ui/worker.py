@@ -8,12 +8,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
 from ..engine import (CaptionEngine, CaptionRequest, Event, ImageCaptioned, ImageFailed,
                       LoadOptions, ModelLoadError, Progress, StageChanged, TokensStreamed,
                       resolve_model)
+from ..engine.remote import RemoteEngine, RemoteOptions
 
 log = logging.getLogger(__name__)
 TOKEN_BATCH_S = 0.02  # the worker hands streamed text over in batches at most this often
@@ -77,7 +79,7 @@ class EngineWorker(QObject):
         super().__init__()
         self._runner = runner
         self._workers = workers
-        self._engine: CaptionEngine | None = None
+        self._engine: CaptionEngine | RemoteEngine | None = None
         self._load_error = ""
         self._closing = threading.Event()
         self._pending_tokens: list[TokensStreamed] = []
@@ -85,7 +87,7 @@ class EngineWorker(QObject):
 
     # -- slots (worker thread) -------------------------------------------------------------
     @Slot(str, object)
-    def load_model(self, model: str, options: LoadOptions) -> None:
+    def load_model(self, model: str, options: LoadOptions | RemoteOptions) -> None:
         """Load `model` (no-op when that model is loaded with the same options)."""
         if self._closing.is_set():  # the service is shutting down: a load would hold it up
             return
@@ -94,7 +96,10 @@ class EngineWorker(QObject):
             return
         self._drop_engine()
         try:
-            engine = CaptionEngine(model, options, runner=self._runner, workers=self._workers)
+            if isinstance(options, RemoteOptions):  # the OpenAI-compatible servers, not a local model
+                engine: Any = RemoteEngine.from_options(options)
+            else:
+                engine = CaptionEngine(model, options, runner=self._runner, workers=self._workers)
             engine.load(self._on_engine_event)
         except Exception as exc:  # noqa: BLE001 - a failed load must not end the thread
             self._load_error = _load_message(exc)
@@ -169,10 +174,12 @@ class EngineWorker(QObject):
             self.tokens_streamed.emit(batch)
 
     # -- helpers ----------------------------------------------------------------------------
-    def _is_loaded(self, model: str, options: LoadOptions) -> bool:
+    def _is_loaded(self, model: str, options: LoadOptions | RemoteOptions) -> bool:
         engine = self._engine
         if engine is None or engine.loaded is None or engine.options != options:
             return False
+        if isinstance(options, RemoteOptions):
+            return True
         try:
             return resolve_model(model) == engine.spec
         except ValueError:
