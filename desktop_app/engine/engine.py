@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import torch
 
 from . import memory
+from .base import SingleJobEngine
 from .events import (EventCallback, ImageCaptioned, ImageFailed, Progress, StageChanged,
                      ignore_event)
 from .hf_runner import GenerateRunner
@@ -33,11 +34,12 @@ log = logging.getLogger(__name__)
 RUNNERS = ("auto", "continuous", "generate")
 
 
-class CaptionEngine:
+class CaptionEngine(SingleJobEngine):
     """Owns one loaded model and captions requests with it."""
 
     def __init__(self, model: str | ModelSpec = DEFAULT_MODEL, options: LoadOptions | None = None,
                  runner: str = "auto", workers: int = 4):
+        super().__init__()
         if runner not in RUNNERS:
             raise ValueError(f"unknown runner {runner!r}: use one of {', '.join(RUNNERS)}")
         self.spec = model if isinstance(model, ModelSpec) else resolve_model(model)
@@ -47,7 +49,6 @@ class CaptionEngine:
         self.loaded: LoadedModel | None = None
         self._runner: Runner | None = None
         self._runner_key: tuple[Any, ...] | None = None
-        self._job_lock = threading.Lock()
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel, runner: str = "auto", workers: int = 4) -> "CaptionEngine":
@@ -93,24 +94,6 @@ class CaptionEngine:
             torch.cuda.empty_cache()
 
     # -- captioning ----------------------------------------------------------------------
-    def caption(self, request: CaptionRequest, cancel: threading.Event | None = None,
-                on_event: EventCallback = ignore_event,
-                root: Path | None = None) -> Iterator[ImageCaptioned | ImageFailed]:
-        """Caption every item of `request`; yields one result per image as it finishes.
-
-        Images that cannot be read or run fail alone with their reason. After `cancel` is
-        set, generation stops within one decoding step; what finished is already yielded.
-        """
-        request.params.validate()
-        cancel = cancel or threading.Event()
-        if not self._job_lock.acquire(blocking=False):
-            raise RuntimeError("the engine is already running a job")
-        try:
-            loaded = self.load(on_event)
-            yield from self._caption(loaded, request, cancel, on_event, root)
-        finally:
-            self._job_lock.release()
-
     def _caption(self, loaded: LoadedModel, request: CaptionRequest, cancel: threading.Event,
                  on_event: EventCallback, root: Path | None) -> Iterator[ImageCaptioned | ImageFailed]:
         on_event(StageChanged("captioning", f"{len(request.items)} images"))

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from .base import SingleJobEngine
 from .events import (EventCallback, ImageCaptioned, ImageFailed, Progress, StageChanged,
                      TokensStreamed, ignore_event)
 from .images import ImageLoadError, load_image
@@ -140,13 +141,14 @@ class _Endpoint:
     responses: set[Any] = field(default_factory=set)
 
 
-class RemoteEngine:
+class RemoteEngine(SingleJobEngine):
     """Captions requests on one or more OpenAI-compatible endpoints."""
 
     def __init__(self, endpoints: Sequence[str] | str, model: str | None = None,
                  api_key: str | None = None, api_key_env: str = DEFAULT_API_KEY_ENV,
                  concurrency: int = 8, max_attempts: int = 4, backoff_s: float = 0.5,
                  timeout_s: float = 300.0, image_format: str = "PNG"):
+        super().__init__()
         self.endpoints = parse_endpoints(endpoints)
         if not self.endpoints:
             raise ValueError("no endpoint given")
@@ -162,7 +164,6 @@ class RemoteEngine:
         self.options = RemoteOptions(tuple(self.endpoints), model, concurrency, api_key_env)
         self.loaded: RemoteModel | None = None
         self.unreached = 0  # images of the last job left pending because every endpoint died
-        self._job_lock = threading.Lock()
 
     @classmethod
     def from_options(cls, options: RemoteOptions) -> "RemoteEngine":
@@ -221,20 +222,6 @@ class RemoteEngine:
         self.loaded = None
 
     # -- captioning ----------------------------------------------------------------------
-    def caption(self, request: CaptionRequest, cancel: threading.Event | None = None,
-                on_event: EventCallback = ignore_event,
-                root: Path | None = None) -> Iterator[ImageCaptioned | ImageFailed]:
-        """Caption every item of `request` on the endpoints; yields results in completion order."""
-        request.params.validate()
-        cancel = cancel or threading.Event()
-        if not self._job_lock.acquire(blocking=False):
-            raise RuntimeError("the engine is already running a job")
-        try:
-            loaded = self.load(on_event)
-            yield from self._caption(loaded, request, cancel, on_event, root)
-        finally:
-            self._job_lock.release()
-
     def _caption(self, loaded: RemoteModel, request: CaptionRequest, cancel: threading.Event,
                  on_event: EventCallback, root: Path | None) -> Iterator[ImageCaptioned | ImageFailed]:
         import httpx
