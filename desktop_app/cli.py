@@ -26,6 +26,23 @@ def _batch_size(text: str) -> int | None:
     return value
 
 
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """How to load and run a local model: the same flags for `caption` and `serve`."""
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--quantization", default="none", choices=["none", "8bit", "4bit"])
+    parser.add_argument("--attention", default="auto")
+    parser.add_argument("--runner", default="auto", choices=["auto", "continuous", "generate"])
+    parser.add_argument("--offline", action="store_true", help="never use the network")
+
+
+def load_options(args: argparse.Namespace) -> Any:
+    """The `LoadOptions` the flags of `add_load_arguments` ask for."""
+    from .engine import LoadOptions
+
+    return LoadOptions(args.device, args.dtype, args.quantization, args.attention, offline=args.offline)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .engine.models import DEFAULT_MODEL
     from .engine.prompts import DEFAULT_PRESET, PRESETS
@@ -56,12 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ext", default=".txt", help="caption file extension (default .txt)")
     parser.add_argument("--overwrite", action="store_true", help="re-caption images that have a caption")
     parser.add_argument("--report", type=Path, help="write a JSON report of the run here")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--dtype", default="auto")
-    parser.add_argument("--quantization", default="none", choices=["none", "8bit", "4bit"])
-    parser.add_argument("--attention", default="auto")
-    parser.add_argument("--runner", default="auto", choices=["auto", "continuous", "generate"])
-    parser.add_argument("--offline", action="store_true", help="never use the network")
+    add_load_arguments(parser)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.add_argument("--endpoint", action="append", default=[], metavar="URL",
                         help="caption on this OpenAI-compatible server instead of a local model "
@@ -125,7 +137,7 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     moment it exists, so a killed run loses only the captions still being generated and a
     rerun captions nothing twice.
     """
-    from .engine import CaptionEngine, CaptionRequest, GenerationParams, LoadOptions, ModelLoadError
+    from .engine import CaptionEngine, CaptionRequest, GenerationParams, ModelLoadError
     from .engine.models import DEFAULT_MODEL
     from .engine.prompts import DEFAULT_PRESET, preset_prompt
     from .library import IMAGE_EXTENSIONS, Library, RunPolicy
@@ -146,9 +158,7 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
             engine: Any = RemoteEngine(args.endpoint, model=args.model, api_key_env=args.api_key_env,
                                        concurrency=args.concurrency)
         else:
-            options = LoadOptions(args.device, args.dtype, args.quantization, args.attention,
-                                  offline=args.offline)
-            engine = CaptionEngine(args.model or DEFAULT_MODEL, options, runner=args.runner)
+            engine = CaptionEngine(args.model or DEFAULT_MODEL, load_options(args), runner=args.runner)
     except ValueError as exc:
         err.write(f"error: {exc}\n")
         return EXIT_USAGE

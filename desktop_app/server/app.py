@@ -326,6 +326,7 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..cli import add_load_arguments
     from ..engine.models import DEFAULT_MODEL
 
     parser = argparse.ArgumentParser(prog="caption-studio serve",
@@ -341,12 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="how long to wait for more requests to batch together (default 10)")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="default max_tokens")
     parser.add_argument("--max-pixels", type=int, default=1024 * 1024)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--dtype", default="auto")
-    parser.add_argument("--quantization", default="none", choices=["none", "8bit", "4bit"])
-    parser.add_argument("--attention", default="auto")
-    parser.add_argument("--runner", default="auto", choices=["auto", "continuous", "generate"])
-    parser.add_argument("--offline", action="store_true", help="never use the network")
+    add_load_arguments(parser)
     parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up caption")
     parser.add_argument("--log-level", default="info")
     return parser
@@ -367,14 +363,13 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
     except ImportError as exc:
         sys.stderr.write(f"error: serving needs fastapi and uvicorn ({exc}): pip install fastapi uvicorn\n")
         return EXIT_USAGE
-    from ..engine import LoadOptions, ModelLoadError
+    from ..cli import load_options
+    from ..engine import ModelLoadError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     api_key = args.api_key or os.environ.get("CAPTION_STUDIO_API_KEY") or None
-    options = LoadOptions(device=args.device, dtype=args.dtype, quantization=args.quantization,
-                          attention=args.attention, offline=args.offline)
     try:
-        engine = CaptionEngine(args.model, options=options, runner=args.runner)
+        engine = CaptionEngine(args.model, options=load_options(args), runner=args.runner)
         if args.no_warmup:
             engine.load()
         else:
