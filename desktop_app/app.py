@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where caption databases and thumbnails live (default: user data folder)")
     parser.add_argument("--log-level", default=os.environ.get("CAPTION_STUDIO_LOG", "INFO"),
                         help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument("--language", default=None, choices=["system", "en", "ru", "zh_CN"],
+                        help="UI language for this run (default: the one chosen in Settings)")
     # --smoke-test: the packaging work (desktop_app/smoke.py; a built bundle must pass it).
     parser.add_argument("--smoke-test", action="store_true",
                         help="check the install offscreen and offline (tiny model, one caption, "
@@ -106,9 +108,10 @@ def configure_logging(level: str = "INFO") -> Path | None:
         return None
 
 
-def create_application(argv: Sequence[str] | None = None):  # noqa: ANN201 - QApplication
-    """The QApplication (made once), named so QSettings finds its file, with the theme."""
-    from PySide6.QtCore import QCoreApplication
+def create_application(argv: Sequence[str] | None = None, language: str | None = None):  # noqa: ANN201
+    """The QApplication (made once), named so QSettings finds its file, with the theme and the
+    UI language (`language`: a code of `ui.i18n.LANGUAGES`; None: the one chosen in Settings)."""
+    from PySide6.QtCore import QCoreApplication, QSettings
     from PySide6.QtWidgets import QApplication
 
     from .ui import style
@@ -121,6 +124,12 @@ def create_application(argv: Sequence[str] | None = None):  # noqa: ANN201 - QAp
                                                    *(argv or [])])
     app.setApplicationDisplayName(APP_NAME)
     style.apply_theme(app)
+    from .ui import i18n
+
+    if language is None:
+        language = i18n.stored_choice(QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                                                ORG_NAME, APP_NAME))
+    i18n.install_translators(app, language)
     return app
 
 
@@ -172,7 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_smoke_test(args.smoke_test_dir)
     log_file = configure_logging(args.log_level)
-    app = create_application()
+    app = create_application(language=None if args.language is None else
+                             "" if args.language == "system" else args.language)
     from .ui import style
 
     log.info("Caption Studio starting (log: %s)", log_file)

@@ -155,8 +155,16 @@ def _run(root: Path) -> None:
     def window() -> str:
         return _window_round_trip(root)
 
+    def translations() -> str:
+        from .ui.i18n import check_translations
+
+        try:
+            return check_translations(root / "i18n-cache")
+        except RuntimeError as exc:
+            raise SmokeFailure(f"translations: {exc}") from exc
+
     for name, func in (("tiny model", tiny_model), ("test image", image), ("caption", caption),
-                       ("sidecar", sidecar), ("main window", window)):
+                       ("sidecar", sidecar), ("main window", window), ("translations", translations)):
         _step(name, func)
 
 

@@ -1,6 +1,6 @@
 """Screenshots of the real app, offscreen, on a generated folder with the tiny random Qwen3-VL.
 
-    PYTHONPATH=. python scripts/screenshots.py OUT_DIR [--model FOLDER]
+    PYTHONPATH=. python scripts/screenshots.py OUT_DIR [--model FOLDER] [--language ru]
 
 Saves 01-empty, 02-grid, 03-streaming, 04-edited, 05-models and 06-export PNGs. The
 captions of the tiny model are random text (it has random weights); the layout is real.
@@ -227,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--model", type=Path, default=None, help="checkpoint folder (default: the tiny model)")
+    parser.add_argument("--language", default="en", help="UI language: en, ru or zh_CN (default: en)")
     args = parser.parse_args(argv)
     out = args.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     from desktop_app.app import create_application, create_window
     from desktop_app.ui.settings_panel import RunSettings
 
-    app = create_application()
+    app = create_application(language=args.language)
     work = Path(tempfile.mkdtemp(prefix="caption-studio-shots-"))
     settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("run/settings", RunSettings(

@@ -25,5 +25,13 @@ if ! python -c "from PySide6 import QtGui" 2>/dev/null && command -v apt-get >/d
     $SUDO apt-get install -y -qq libegl1 libgl1 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 \
         libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
         libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libglib2.0-0 \
-        fonts-dejavu-core >/dev/null
+        fonts-dejavu-core fonts-wqy-zenhei >/dev/null
 fi
+# The Chinese UI needs a CJK font (without one its text shows as boxes).
+if command -v fc-list >/dev/null && [ -z "$(fc-list :lang=zh family)" ] && command -v apt-get >/dev/null; then
+    echo "installing a CJK font for the Chinese UI" >&2
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get install -y -qq fonts-wqy-zenhei >/dev/null || echo "warning: no CJK font installed" >&2
+fi
+# The UI translations: resources/i18n/*.ts -> .qm (not in git; the app also compiles them on demand).
+python -m desktop_app.ui.i18n >/dev/null || echo "warning: translations not compiled (the app retries at start)" >&2

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QRectF, QRunnable, QSize, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import (QColor, QFocusEvent, QImage, QImageReader, QKeyEvent, QKeySequence,
                            QPainter, QPainterPath, QPixmap)
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QSizePolicy, QToolButton,
@@ -178,10 +179,10 @@ class CaptionPanel(QWidget):
         self.name_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status_chip = QLabel()
         self.status_chip.setObjectName("chip")
-        self.truncated_chip = QLabel("cut at token limit")
+        self.truncated_chip = QLabel(self.tr("cut at token limit"))
         self.truncated_chip.setObjectName("chip")
         self.truncated_chip.setStyleSheet(f"background: {style.WARNING};")
-        self.truncated_chip.setToolTip("The caption reached Max new tokens before it ended")
+        self.truncated_chip.setToolTip(self.tr("The caption reached Max new tokens before it ended"))
         self.meta_label = QLabel()
         self.meta_label.setObjectName("muted")
         self.meta_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -189,7 +190,7 @@ class CaptionPanel(QWidget):
         self.failure_label.setWordWrap(True)
         self.failure_label.setStyleSheet(f"color: {style.DANGER};")
         self.editor = CaptionEditor(self)
-        self.editor.setPlaceholderText("No caption yet. Press Ctrl+Enter to caption this image, or type one.")
+        self.editor.setPlaceholderText(self.tr("No caption yet. Press Ctrl+Enter to caption this image, or type one."))
         self.editor.textChanged.connect(self._on_editor_text_changed)
         self.editor.focus_lost.connect(self.flush)
         self.editor.undo_requested.connect(self.undo_requested)
@@ -204,10 +205,10 @@ class CaptionPanel(QWidget):
         self.save_label.setObjectName("muted")
         self.save_label.setFixedSize(110, line)
         self.save_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.approve_button = self._review_button("Approve", APPROVE_SHORTCUT, "approved",
-                                                  "Mark the selected captions as checked and good")
-        self.flag_button = self._review_button("Flag", FLAG_SHORTCUT, "flagged",
-                                               "Mark the selected captions as needing another look")
+        self.approve_button = self._review_button(self.tr("Approve"), APPROVE_SHORTCUT, "approved",
+                                                  self.tr("Mark the selected captions as checked and good"))
+        self.flag_button = self._review_button(self.tr("Flag"), FLAG_SHORTCUT, "flagged",
+                                               self.tr("Mark the selected captions as needing another look"))
         self.undo_button = QToolButton()
         self.redo_button = QToolButton()
         for button in (self.undo_button, self.redo_button):
@@ -242,7 +243,7 @@ class CaptionPanel(QWidget):
         button.setCheckable(True)
         button.setShortcut(QKeySequence(shortcut))
         key = button.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        button.setToolTip(f"{tip} ({key}); click again to clear")
+        button.setToolTip(self.tr("%1 (%2); click again to clear").replace("%2", key).replace("%1", tip))
         button.clicked.connect(partial(self._on_review_clicked, button, review))
         return button
 
@@ -325,18 +326,18 @@ class CaptionPanel(QWidget):
             widget.setVisible(item is not None)
         self._update_review_buttons()
         if item is None:
-            self.name_label.setText("No image selected")
+            self.name_label.setText(self.tr("No image selected"))
             self.truncated_chip.hide()
             self.failure_label.hide()
             self.save_label.clear()
             return
         self.name_label.setText(item.path.name)
         self.name_label.setToolTip(str(item.path))
-        self.status_chip.setText(item.status)
+        self.status_chip.setText(QCoreApplication.translate("TileDelegate", item.status))
         self.status_chip.setStyleSheet(style.chip_style(item.status))
         self.truncated_chip.setVisible(item.truncated and item.status != "generating")
         self.failure_label.setVisible(item.status == "failed" and bool(item.failure))
-        self.failure_label.setText(f"Failed: {item.failure}")
+        self.failure_label.setText(self.tr("Failed: %1").replace("%1", item.failure))
         self.meta_label.setText(self._meta_text(item))
         self.meta_label.setToolTip(str(item.path))
 
@@ -347,18 +348,18 @@ class CaptionPanel(QWidget):
             parts.append(f"{size.width()} × {size.height()}")
         if item.size:
             parts.append(_human_size(item.size))
-        parts.append(f"in {item.path.parent.name or item.path.parent}")
+        parts.append(self.tr("in %1").replace("%1", str(item.path.parent.name or item.path.parent)))
         return "  ·  ".join(parts)
 
     def _update_counts(self) -> None:
         text = self.editor.toPlainText()
         words = len(text.split())
-        self.count_label.setText(f"{words:,} words · {len(text):,} characters" if text else "")
+        self.count_label.setText(self.tr("%1 words · %2 characters").replace("%1", f"{words:,}").replace("%2", f"{len(text):,}") if text else "")
         if self._streaming:
-            self.save_label.setText("Generating…")
+            self.save_label.setText(self.tr("Generating…"))
         elif self._dirty:
-            self.save_label.setText("Editing…")
-        elif self.save_label.text() == "Generating…":
+            self.save_label.setText(self.tr("Editing…"))
+        elif self.save_label.text() == self.tr("Generating…"):
             self.save_label.clear()
 
     def set_save_state(self, text: str) -> None:
@@ -399,7 +400,7 @@ class CaptionPanel(QWidget):
             return
         self._dirty = False
         text = self.editor.toPlainText()
-        self.save_label.setText("Saving…")
+        self.save_label.setText(self.tr("Saving…"))
         self.caption_edited.emit(self._item.path, text)
 
     @property
@@ -412,12 +413,12 @@ class CaptionPanel(QWidget):
         self._preview_id = next(self._preview_ids)
         self._image_size = None
         if item is None:
-            self.preview.set_pixmap(None, "Select an image to see it here")
+            self.preview.set_pixmap(None, self.tr("Select an image to see it here"))
             return
         if item.path.suffix.lower() in VIDEO_EXTENSIONS:
-            self.preview.set_pixmap(thumbnail, "Video")
+            self.preview.set_pixmap(thumbnail, self.tr("Video"))
             return
-        self.preview.set_pixmap(thumbnail, "Loading…")
+        self.preview.set_pixmap(thumbnail, self.tr("Loading…"))
         self._pool.start(_PreviewJob(self._preview_id, item.path, self._relay))
 
     @Slot(int, QImage, QSize)
@@ -426,7 +427,7 @@ class CaptionPanel(QWidget):
             return
         if image.isNull():
             if self.preview.pixmap() is None:
-                self.preview.set_pixmap(None, "Cannot show this file")
+                self.preview.set_pixmap(None, self.tr("Cannot show this file"))
         else:
             self.preview.set_pixmap(QPixmap.fromImage(image))
         self._image_size = size

@@ -12,6 +12,7 @@ from .editing import (AffixDialog, BatchEdit, BatchOutcome, FindReplaceDialog, S
                       undo_batch)
 from .media_model import Roles
 from .store_ops import commit_edit, commit_review, step_history
+from .i18n import plural
 
 _REVIEW_ROLES = [int(Roles.ReviewRole), int(Qt.ItemDataRole.ToolTipRole), int(Roles.ItemRole)]
 
@@ -35,7 +36,7 @@ class EditControllerMixin:
 
     def _on_edit_saved(self, path: Path, record: Any) -> None:
         if path == self.caption_panel.path and not self.caption_panel.has_pending_edit:
-            self.caption_panel.set_save_state("Saved")
+            self.caption_panel.set_save_state(self.tr("Saved"))
 
     @Slot(str)
     def _on_caption_panel_review_changed(self, review: str) -> None:
@@ -50,8 +51,11 @@ class EditControllerMixin:
         self.writer.submit(partial(commit_review, library, paths, review), self._on_reviews_saved,
                            partial(self._on_write_failed, current))
         if len(paths) > 1:
-            word = {"approved": "Approved", "flagged": "Flagged"}.get(review, "Cleared the mark of")
-            self.statusBar().showMessage(f"{word} {len(paths):,} images", 3000)
+            n = len(paths)
+            text = {"approved": self.tr("Approved %1 image(s)"), "flagged": self.tr("Flagged %1 image(s)")}.get(
+                review, self.tr("Cleared the mark of %1 image(s)"))
+            text = plural(text, n).replace("%1", f"{n:,}")
+            self.statusBar().showMessage(text, 3000)
 
     def _set_reviews(self, paths: list[Path], review: str) -> None:
         """Set many tiles' review mark with one dataChanged (like `_set_statuses`)."""
@@ -104,11 +108,11 @@ class EditControllerMixin:
     def _on_history_stepped(self, path: Path, forward: bool, outcome: tuple[bool, Any]) -> None:
         moved, record = outcome
         if not moved:
-            self.statusBar().showMessage("Nothing to redo" if forward else "Nothing to undo", 2500)
+            self.statusBar().showMessage(self.tr("Nothing to redo") if forward else self.tr("Nothing to undo"), 2500)
             return
         self._apply_record(path, record)
         if path == self.caption_panel.path:
-            self.caption_panel.set_save_state("Saved")
+            self.caption_panel.set_save_state(self.tr("Saved"))
         self._update_actions()
 
     def _on_batch_stepped(self, forward: bool, outcome: BatchOutcome) -> None:
@@ -116,7 +120,7 @@ class EditControllerMixin:
             self.batches.mark_redone()
         else:
             self.batches.mark_undone()
-        self._show_batch_outcome(outcome, "Redone" if forward else "Undone")
+        self._show_batch_outcome(outcome, self.tr("Redone") if forward else self.tr("Undone"))
 
     def apply_batch(self, batch: BatchEdit) -> None:
         """Apply a batch edit (find/replace, prepend/append) in the background; one undo step."""
@@ -128,7 +132,7 @@ class EditControllerMixin:
 
     def _on_batch_applied(self, outcome: BatchOutcome) -> None:
         self.batches.push(outcome.batch)
-        self._show_batch_outcome(outcome, "Done")
+        self._show_batch_outcome(outcome, self.tr("Done"))
 
     def _show_batch_outcome(self, outcome: BatchOutcome, word: str) -> None:
         for path, record in outcome.records.items():
@@ -136,8 +140,9 @@ class EditControllerMixin:
         for path, message in outcome.errors:
             self.log_panel.add(path, message)
         self._last_action = "batch"
-        skipped = f"; {len(outcome.skipped):,} changed since and left alone" if outcome.skipped else ""
-        self.statusBar().showMessage(f"{word}: {outcome.batch.label}{skipped}. Ctrl+Z / Ctrl+Y to undo or redo.", 8000)
+        skipped = self.tr("; %1 changed since and left alone").replace("%1", f"{len(outcome.skipped):,}") if outcome.skipped else ""
+        self.statusBar().showMessage(self.tr("%1: %2%3. Ctrl+Z / Ctrl+Y to undo or redo.").replace("%3", skipped).replace(
+            "%2", outcome.batch.label).replace("%1", word), 8000)
         self._update_actions()
 
     def _scope(self) -> Scope:
@@ -178,7 +183,7 @@ class EditControllerMixin:
         self.caption_panel.flush()
         items = self._selected_captions()
         if not items:
-            self.statusBar().showMessage("Select the images to change first (Ctrl+A selects all)", 5000)
+            self.statusBar().showMessage(self.tr("Select the images to change first (Ctrl+A selects all)"), 5000)
             return None
         dialog = AffixDialog(items, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

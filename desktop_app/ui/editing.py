@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout
                                QLabel, QLineEdit, QPlainTextEdit, QPushButton, QRadioButton,
                                QVBoxLayout, QWidget)
 
+from .i18n import plural
+
 log = logging.getLogger(__name__)
 
 PREVIEW_SAMPLES = 3
@@ -305,7 +307,7 @@ class FindReplaceDialog(QDialog):
 
     def __init__(self, scope: Scope, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Find and replace")
+        self.setWindowTitle(self.tr("Find and replace"))
         self.setModal(False)
         self.resize(560, 360)
         self._scope = scope
@@ -315,32 +317,32 @@ class FindReplaceDialog(QDialog):
         self._timer.setInterval(200)
         self._timer.timeout.connect(self.refresh)
         self.find_edit = QLineEdit()
-        self.find_edit.setPlaceholderText("Text or regular expression")
+        self.find_edit.setPlaceholderText(self.tr("Text or regular expression"))
         self.replace_edit = QLineEdit()
-        self.replace_edit.setPlaceholderText("Replacement (\\1 for groups in regex mode)")
-        self.regex_check = QCheckBox("Regular expression")
-        self.case_check = QCheckBox("Match case")
-        self.word_check = QCheckBox("Whole words")
-        self.all_radio = QRadioButton("All captions in the folder")
-        self.selected_radio = QRadioButton("Selected images only")
+        self.replace_edit.setPlaceholderText(self.tr("Replacement (\\1 for groups in regex mode)"))
+        self.regex_check = QCheckBox(self.tr("Regular expression"))
+        self.case_check = QCheckBox(self.tr("Match case"))
+        self.word_check = QCheckBox(self.tr("Whole words"))
+        self.all_radio = QRadioButton(self.tr("All captions in the folder"))
+        self.selected_radio = QRadioButton(self.tr("Selected images only"))
         self.all_radio.setChecked(True)
         self.count_label = QLabel()
         self.count_label.setObjectName("heading")
         self.preview = QPlainTextEdit()
         self.preview.setReadOnly(True)
-        self.preview.setPlaceholderText("A preview of the first changes appears here.")
-        self.apply_button = QPushButton("Replace all")
+        self.preview.setPlaceholderText(self.tr("A preview of the first changes appears here."))
+        self.apply_button = QPushButton(self.tr("Replace all"))
         self.apply_button.setObjectName("primary")
         self.apply_button.clicked.connect(self._on_apply_clicked)
-        close = QPushButton("Close")
+        close = QPushButton(self.tr("Close"))
         close.clicked.connect(self.close)
         for widget in (self.find_edit, self.replace_edit):
             widget.textChanged.connect(self._timer.start)
         for check in (self.regex_check, self.case_check, self.word_check, self.selected_radio):
             check.toggled.connect(self._timer.start)
         form = QFormLayout()
-        form.addRow("Find", self.find_edit)
-        form.addRow("Replace with", self.replace_edit)
+        form.addRow(self.tr("Find"), self.find_edit)
+        form.addRow(self.tr("Replace with"), self.replace_edit)
         options = QHBoxLayout()
         for check in (self.regex_check, self.case_check, self.word_check):
             options.addWidget(check)
@@ -384,11 +386,10 @@ class FindReplaceDialog(QDialog):
             self.preview.clear()
             self.apply_button.setEnabled(False)
             return
-        self.count_label.setText(f"{matches:,} match{'es' if matches != 1 else ''} in {hit:,} "
-                                 f"caption{'s' if hit != 1 else ''}")
+        self.count_label.setText(plural(self.tr("%n match(es) in %1", "", matches), matches).replace("%1", plural(self.tr("%n caption(s)", "", hit), hit)))
         samples = [f"{c.path.name}\n  − {_clip(c.old)}\n  + {_clip(c.new)}" for c in self._plan[:PREVIEW_SAMPLES]]
         if len(self._plan) > PREVIEW_SAMPLES:
-            samples.append(f"… and {len(self._plan) - PREVIEW_SAMPLES:,} more")
+            samples.append(self.tr("… and %1 more").replace("%1", f"{len(self._plan) - PREVIEW_SAMPLES:,}"))
         self.preview.setPlainText("\n\n".join(samples))
         self.apply_button.setEnabled(bool(self._plan))
 
@@ -397,7 +398,7 @@ class FindReplaceDialog(QDialog):
         self.refresh()
         if not self._plan:
             return
-        label = f"Replace “{_clip(self.find_edit.text(), 24)}” in {len(self._plan):,} captions"
+        label = plural(self.tr("Replace “%1” in %n caption(s)", "", len(self._plan)), len(self._plan)).replace("%1", _clip(self.find_edit.text(), 24))
         self.apply_requested.emit(BatchEdit(label, list(self._plan)))
         self._plan = []
         self.apply_button.setEnabled(False)
@@ -414,11 +415,11 @@ class AffixDialog(QDialog):
 
     def __init__(self, items: list[tuple[Path, str]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Add text to captions")
+        self.setWindowTitle(self.tr("Add text to captions"))
         self.setModal(False)
         self._items = items
         self.prefix_edit = QLineEdit()
-        self.prefix_edit.setPlaceholderText("e.g. a trigger word")
+        self.prefix_edit.setPlaceholderText(self.tr("e.g. a trigger word"))
         self.suffix_edit = QLineEdit()
         self.separator_edit = QLineEdit(", ")
         self.separator_edit.setMaximumWidth(80)
@@ -434,9 +435,9 @@ class AffixDialog(QDialog):
         self.apply_button.clicked.connect(self._on_apply_clicked)
         buttons.rejected.connect(self.close)
         form = QFormLayout()
-        form.addRow("Prepend", self.prefix_edit)
-        form.addRow("Append", self.suffix_edit)
-        form.addRow("Separator", self.separator_edit)
+        form.addRow(self.tr("Prepend"), self.prefix_edit)
+        form.addRow(self.tr("Append"), self.suffix_edit)
+        form.addRow(self.tr("Separator"), self.separator_edit)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 18, 18, 18)
         layout.addLayout(form)
@@ -454,15 +455,16 @@ class AffixDialog(QDialog):
         """Say how many captions change."""
         n = len(self.plan())
         empty = sum(1 for _, c in self._items if not c)
-        note = f" ({empty:,} without a caption are left alone)" if empty else ""
-        self.count_label.setText(f"{n:,} of {len(self._items):,} selected captions will change{note}.")
+        note = self.tr(" (%1 without a caption are left alone)").replace("%1", f"{empty:,}") if empty else ""
+        self.count_label.setText(self.tr("%1 of %2 selected captions will change%3.").replace("%3", note).replace(
+            "%2", f"{len(self._items):,}").replace("%1", f"{n:,}"))
         self.apply_button.setEnabled(n > 0)
 
     @Slot()
     def _on_apply_clicked(self) -> None:
         plan = self.plan()
         if plan:
-            self.apply_requested.emit(BatchEdit(f"Add text to {len(plan):,} captions", plan))
+            self.apply_requested.emit(BatchEdit(plural(self.tr("Add text to %n caption(s)", "", len(plan)), len(plan)), plan))
         self.accept()
 
 

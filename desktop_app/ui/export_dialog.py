@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFileDialog,
                                QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPlainTextEdit, QProgressBar, QPushButton, QRadioButton,
@@ -21,21 +22,21 @@ log = logging.getLogger(__name__)
 
 # (format, label, one-line explanation)
 FORMAT_CHOICES: tuple[tuple[str, str, str], ...] = (
-    ("txt", "Text sidecars", "One caption file beside each image (photo.jpg → photo.txt), as "
-     "kohya, OneTrainer and taggui read them."),
-    ("jsonl", "JSON Lines", "One captions.jsonl, a JSON object per line: path, caption, "
-     "variants, status, model, prompt, seed."),
-    ("json", "JSON", "One captions.json holding a list of the same objects as JSON Lines."),
-    ("csv", "CSV", "One captions.csv for spreadsheets: a row per file, variants JSON-encoded "
-     "in one column."),
-    ("hf", "Hugging Face metadata.jsonl", "metadata.jsonl with file_name and text, for "
-     "datasets' imagefolder; it belongs at the folder root (images only)."),
-    ("xmp", "XMP sidecars", "photo.jpg.xmp with the caption as dc:description, for Lightroom, "
-     "digiKam, darktable; other fields of an existing file are kept."),
+    ("txt", QT_TRANSLATE_NOOP("ExportDialog", "Text sidecars"), QT_TRANSLATE_NOOP("ExportDialog", "One caption file beside each image (photo.jpg → photo.txt), as "
+     "kohya, OneTrainer and taggui read them.")),
+    ("jsonl", "JSON Lines", QT_TRANSLATE_NOOP("ExportDialog", "One captions.jsonl, a JSON object per line: path, caption, "
+     "variants, status, model, prompt, seed.")),
+    ("json", "JSON", QT_TRANSLATE_NOOP("ExportDialog", "One captions.json holding a list of the same objects as JSON Lines.")),
+    ("csv", "CSV", QT_TRANSLATE_NOOP("ExportDialog", "One captions.csv for spreadsheets: a row per file, variants JSON-encoded "
+     "in one column.")),
+    ("hf", "Hugging Face metadata.jsonl", QT_TRANSLATE_NOOP("ExportDialog", "metadata.jsonl with file_name and text, for "
+     "datasets' imagefolder; it belongs at the folder root (images only).")),
+    ("xmp", QT_TRANSLATE_NOOP("ExportDialog", "XMP sidecars"), QT_TRANSLATE_NOOP("ExportDialog", "photo.jpg.xmp with the caption as dc:description, for Lightroom, "
+     "digiKam, darktable; other fields of an existing file are kept.")),
 )
-VARIANT_CHOICES = (("first", "First variant only"),
-                   ("joined", "All variants, a blank line between them"),
-                   ("separate", "One file per variant (photo.1.txt, photo.2.txt, …)"))
+VARIANT_CHOICES = (("first", QT_TRANSLATE_NOOP("ExportDialog", "First variant only")),
+                   ("joined", QT_TRANSLATE_NOOP("ExportDialog", "All variants, a blank line between them")),
+                   ("separate", QT_TRANSLATE_NOOP("ExportDialog", "One file per variant (photo.1.txt, photo.2.txt, …)")))
 
 
 class _SelectionView:
@@ -74,7 +75,7 @@ class _ExportTask(QRunnable):
             result = export(self.library, self.options)
         except Exception as exc:  # noqa: BLE001 - a worker must report, never die silently
             log.exception("export failed")
-            self.signals.failed.emit(f"Export failed: {exc}")
+            self.signals.failed.emit(QCoreApplication.translate("ExportDialog", "Export failed: %1").replace("%1", str(exc)))
         else:
             self.signals.finished.emit(result)
 
@@ -103,7 +104,7 @@ class ExportDialog(QDialog):
             parent: The owning window.
         """
         super().__init__(parent)
-        self.setWindowTitle("Export captions")
+        self.setWindowTitle(self.tr("Export captions"))
         self.resize(640, 500)
         self.library = library
         self._selected = sorted({library.rel(p) for p in selected or ()})
@@ -121,33 +122,33 @@ class ExportDialog(QDialog):
 
     # -- layout -----------------------------------------------------------------------------
     def _build(self) -> None:
-        options_box = QGroupBox("What and where", self)
+        options_box = QGroupBox(self.tr("What and where"), self)
         options_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         form = QFormLayout(options_box)
-        form.addRow("Files:", self._build_scope())
+        form.addRow(self.tr("Files:"), self._build_scope())
 
         self.format_combo = QComboBox(self)
         for fmt, label, _ in FORMAT_CHOICES:
-            self.format_combo.addItem(label, fmt)
+            self.format_combo.addItem(self.tr(label), fmt)
         self.format_combo.currentIndexChanged.connect(self._on_format_changed)
         self.format_help = QLabel(self)
         self.format_help.setWordWrap(True)
         self.format_help.setStyleSheet("color: #555;")
-        form.addRow("Format:", self.format_combo)
+        form.addRow(self.tr("Format:"), self.format_combo)
         form.addRow("", self.format_help)
-        form.addRow("Write to:", self._build_target())
+        form.addRow(self.tr("Write to:"), self._build_target())
 
         self.variants_combo = QComboBox(self)
         for mode, label in VARIANT_CHOICES:
-            self.variants_combo.addItem(label, mode)
+            self.variants_combo.addItem(self.tr(label), mode)
         self.ext_edit = QLineEdit(self.library.sidecar_ext, self)
         self.ext_edit.setMaximumWidth(120)
-        self.only_missing_check = QCheckBox("Skip files that already exist", self)
-        form.addRow("Variants:", self.variants_combo)
-        form.addRow("Sidecar extension:", self.ext_edit)
-        form.addRow("Only missing:", self.only_missing_check)
+        self.only_missing_check = QCheckBox(self.tr("Skip files that already exist"), self)
+        form.addRow(self.tr("Variants:"), self.variants_combo)
+        form.addRow(self.tr("Sidecar extension:"), self.ext_edit)
+        form.addRow(self.tr("Only missing:"), self.only_missing_check)
 
-        self.result_box = QGroupBox("Result", self)
+        self.result_box = QGroupBox(self.tr("Result"), self)
         self.busy_bar = QProgressBar(self.result_box)
         self.busy_bar.setRange(0, 0)
         self.busy_bar.setVisible(False)
@@ -165,12 +166,12 @@ class ExportDialog(QDialog):
         result_layout.addWidget(self.summary_label)
         result_layout.addWidget(self.failures_view, 1)
         result_layout.addStretch(0)
-        self.summary_label.setText("Nothing exported yet.")
+        self.summary_label.setText(self.tr("Nothing exported yet."))
 
-        self.export_button = QPushButton("Export", self)
+        self.export_button = QPushButton(self.tr("Export"), self)
         self.export_button.setDefault(True)
         self.export_button.clicked.connect(self.start_export)
-        self.close_button = QPushButton("Close", self)
+        self.close_button = QPushButton(self.tr("Close"), self)
         self.close_button.clicked.connect(self.reject)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -189,8 +190,9 @@ class ExportDialog(QDialog):
         box = QWidget(self)
         row = QHBoxLayout(box)
         row.setContentsMargins(0, 0, 0, 0)
-        self.all_radio = QRadioButton(f"All {captioned} captioned files", box)
-        self.selected_radio = QRadioButton(f"The {picked} captioned of {len(self._selected)} selected", box)
+        self.all_radio = QRadioButton(self.tr("All %1 captioned files").replace("%1", str(captioned)), box)
+        self.selected_radio = QRadioButton(self.tr("The %1 captioned of %2 selected").replace("%1", str(picked)).replace(
+            "%2", str(len(self._selected))), box)
         self.all_radio.setChecked(True)
         self.selected_radio.setVisible(bool(self._selected))
         group = QButtonGroup(box)
@@ -206,15 +208,15 @@ class ExportDialog(QDialog):
         column = QVBoxLayout(box)
         column.setContentsMargins(0, 0, 0, 0)
         self.beside_radio = QRadioButton(box)
-        self.folder_radio = QRadioButton("This folder:", box)
+        self.folder_radio = QRadioButton(self.tr("This folder:"), box)
         self.beside_radio.setChecked(True)
         group = QButtonGroup(box)
         group.addButton(self.beside_radio)
         group.addButton(self.folder_radio)
         self.beside_radio.toggled.connect(self._on_target_changed)
         self.folder_edit = QLineEdit(box)
-        self.folder_edit.setPlaceholderText("Choose a folder…")
-        self.browse_button = QPushButton("Browse…", box)
+        self.folder_edit.setPlaceholderText(self.tr("Choose a folder…"))
+        self.browse_button = QPushButton(self.tr("Browse…"), box)
         self.browse_button.clicked.connect(self._on_browse_clicked)
         row = QHBoxLayout()
         row.addWidget(self.folder_radio)
@@ -245,10 +247,10 @@ class ExportDialog(QDialog):
     @Slot()
     def _on_format_changed(self) -> None:
         fmt = self.fmt
-        self.format_help.setText(next(help_ for key, _, help_ in FORMAT_CHOICES if key == fmt))
+        self.format_help.setText(self.tr(next(help_ for key, _, help_ in FORMAT_CHOICES if key == fmt)))
         sidecars = fmt in ("txt", "xmp")
-        self.beside_radio.setText("Beside the images" if sidecars
-                                  else f"The media folder ({TABLE_NAMES[fmt]} at its root)")
+        self.beside_radio.setText(self.tr("Beside the images") if sidecars
+                                  else self.tr("The media folder (%1 at its root)").replace("%1", TABLE_NAMES[fmt]))
         self.variants_combo.setEnabled(fmt == "txt")
         self.ext_edit.setEnabled(fmt == "txt")
 
@@ -260,7 +262,7 @@ class ExportDialog(QDialog):
 
     @Slot()
     def _on_browse_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export into folder", self.folder_edit.text()
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Export into folder"), self.folder_edit.text()
                                                   or str(self.library.root))
         if folder:
             self.set_target_folder(folder)
@@ -307,7 +309,7 @@ class ExportDialog(QDialog):
             source = _SelectionView(self.library, self._selected)
         self._last_out = options.out
         self._set_running(True)
-        self._show_summary("Exporting…")
+        self._show_summary(self.tr("Exporting…"))
         self.failures_view.setVisible(False)
         self._pool.start(_ExportTask(source, options, self._signals))
 
@@ -329,13 +331,14 @@ class ExportDialog(QDialog):
     def _on_export_finished(self, result: ExportResult) -> None:
         self._set_running(False)
         self.last_result = result
-        summary = (f"{len(result.written)} written, {len(result.skipped)} skipped, "
-                   f"{len(result.failed)} failed.")
+        summary = self.tr("%1 written, %2 skipped, %3 failed.").replace("%1", str(len(result.written))).replace(
+            "%2", str(len(result.skipped))).replace("%3", str(len(result.failed)))
         if len(result.written) == 1:
-            summary += f"\nWrote {result.written[0]}"
+            summary += "\n" + self.tr("Wrote %1").replace("%1", str(result.written[0]))
         elif result.written:
             out = self._last_out
-            summary += f"\nInto {out}" if out else f"\nBeside the files in {self.library.root}"
+            summary += "\n" + (self.tr("Into %1").replace("%1", str(out)) if out
+                                else self.tr("Beside the files in %1").replace("%1", str(self.library.root)))
         self._show_summary(summary, error=bool(result.failed))
         if result.failed:
             lines = [f"{path}: {reason}" for path, reason in result.failed]
@@ -351,7 +354,7 @@ class ExportDialog(QDialog):
     def done(self, result: int) -> None:
         """Close the dialog, unless an export is running (it has no cancel point)."""
         if self._running:
-            self._show_summary("Exporting… the dialog closes once the export has ended.")
+            self._show_summary(self.tr("Exporting… the dialog closes once the export has ended."))
             return
         super().done(result)
 

@@ -45,18 +45,20 @@ def startup_facts(model: str, timeout_s: float = 3.0) -> StartupFacts:
 
 def first_run_advice(facts: StartupFacts) -> tuple[str, bool]:
     """(banner text, '' for none; whether the model manager should open)."""
+    from PySide6.QtCore import QCoreApplication
+
     from ..engine import DEFAULT_MODEL
 
     parts = []
     if not facts.has_gpu:
-        parts.append(f"No GPU found: captioning runs on the CPU and will be slow. {DEFAULT_MODEL} "
-                     "(the 2B model) is the one to use on a CPU.")
+        parts.append(QCoreApplication.translate("FirstRun", "No GPU found: captioning runs on the CPU and will be slow. %1 "
+                     "(the 2B model) is the one to use on a CPU.").replace("%1", DEFAULT_MODEL))
     if not facts.has_model and facts.online:
-        parts.append(f"No model is downloaded yet: choose one in Models and press Download "
-                     f"({DEFAULT_MODEL} is the smallest).")
+        parts.append(QCoreApplication.translate("FirstRun", "No model is downloaded yet: choose one in Models and press Download "
+                     "(%1 is the smallest).").replace("%1", DEFAULT_MODEL))
     elif not facts.has_model:
-        parts.append("No network, and no Qwen3-VL model is in the Hugging Face cache: connect to "
-                     "the internet to download one, or choose a local checkpoint folder in Models.")
+        parts.append(QCoreApplication.translate("FirstRun", "No network, and no Qwen3-VL model is in the Hugging Face cache: connect to "
+                     "the internet to download one, or choose a local checkpoint folder in Models."))
     return " ".join(parts), not facts.has_model
 
 

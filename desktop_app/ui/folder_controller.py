@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog
 from ..library import MEDIA_EXTENSIONS, Library
 from .media_model import MediaItem
 from .store_ops import open_library
+from .i18n import plural
 
 MAX_RECENT = 10
 
@@ -80,10 +81,10 @@ class FolderControllerMixin:
             action = self.recent_menu.addAction(folder)
             action.triggered.connect(partial(self._on_recent_requested, folder))
         if not folders:
-            self.recent_menu.addAction("No recent folders").setEnabled(False)
+            self.recent_menu.addAction(self.tr("No recent folders")).setEnabled(False)
         else:
             self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear Recent Folders", self._clear_recent)
+            self.recent_menu.addAction(self.tr("Clear Recent Folders"), self._clear_recent)
         self.drop_hint.set_recent(folders)
 
     @Slot()
@@ -95,7 +96,7 @@ class FolderControllerMixin:
     def choose_folder(self) -> None:
         """Ask for a folder and open it."""
         start = self.last_folder() or str(Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images", start)
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Open a folder of images"), start)
         if folder:
             self.open_folder(folder)
 
@@ -108,7 +109,7 @@ class FolderControllerMixin:
         """
         path = Path(folder).expanduser()
         if not path.is_dir():
-            self.show_banner(f"“{path}” is not a folder (or no longer exists).", None)
+            self.show_banner(self.tr("“%1” is not a folder (or no longer exists).").replace("%1", str(path)), None)
             return
         path = path.resolve()
         if self._job is not None:
@@ -117,9 +118,9 @@ class FolderControllerMixin:
         self._open_token += 1
         self._opening = path
         self._select_after_open = [Path(p) for p in select]
-        self.loading_label.setText(f"Opening {path.name}…")
+        self.loading_label.setText(self.tr("Opening %1…").replace("%1", path.name))
         self._show_page(1)
-        self.stage_label.setText(f"Scanning {path}")
+        self.stage_label.setText(self.tr("Scanning %1").replace("%1", str(path)))
         settings = self.settings_panel.settings()
         self.opener.submit(partial(open_library, path, self.data_dir, settings),
                            partial(self._on_library_opened, self._open_token),
@@ -141,7 +142,7 @@ class FolderControllerMixin:
         self._update_counts()
         self._show_page(2)
         self.setWindowTitle(f"{library.root.name} — Caption Studio")
-        self.stage_label.setText("Ready")
+        self.stage_label.setText(self.tr("Ready"))
         self._remember_folder(library.root)
         self.hide_banner()
         report = library.last_sync
@@ -163,8 +164,8 @@ class FolderControllerMixin:
             return
         self._opening = None
         self._show_page(2 if self.library is not None else 0)
-        self.stage_label.setText("Ready")
-        self.show_banner(f"Could not open {folder}: {message}", None)
+        self.stage_label.setText(self.tr("Ready"))
+        self.show_banner(self.tr("Could not open %1: %2").replace("%2", message).replace("%1", str(folder)), None)
         self.log_panel.add(folder, f"could not open the folder: {message}")
         self.folder_open_failed.emit(message)
 
@@ -189,7 +190,8 @@ class FolderControllerMixin:
             self.open_folder(folders[0])
             if len(folders) > 1:
                 self.statusBar().showMessage(
-                    f"Opened {folders[0].name}; the other {len(folders) - 1} folder(s) are in File › Open Recent", 8000)
+                    plural(self.tr("Opened %1; the other %2 folder(s) are in File › Open Recent"), len(folders) - 1).replace(
+                        "%2", str(len(folders) - 1)).replace("%1", folders[0].name), 8000)
             return True
         if not files:
             return False

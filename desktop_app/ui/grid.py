@@ -9,6 +9,7 @@ from PySide6.QtCore import (
     QAbstractItemModel, QItemSelection, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt,
     QTimer, Signal, Slot,
 )
+from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemDelegate, QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QWidget,
@@ -18,12 +19,12 @@ from desktop_app.ui.media_model import MediaFilterProxy, MediaItem, MediaListMod
 
 #: Badge colour and label of each status (the label is painted too: never colour alone).
 STATUS_STYLE: dict[str, tuple[str, str]] = {
-    "pending": ("#7d838c", "pending"),
-    "queued": ("#5f7a8f", "queued"),
-    "generating": ("#1e88e5", "generating"),
-    "done": ("#2e7d32", "done"),
-    "edited": ("#7b1fa2", "edited"),
-    "failed": ("#c62828", "failed"),
+    "pending": ("#7d838c", QT_TRANSLATE_NOOP("TileDelegate", "pending")),
+    "queued": ("#5f7a8f", QT_TRANSLATE_NOOP("TileDelegate", "queued")),
+    "generating": ("#1e88e5", QT_TRANSLATE_NOOP("TileDelegate", "generating")),
+    "done": ("#2e7d32", QT_TRANSLATE_NOOP("TileDelegate", "done")),
+    "edited": ("#7b1fa2", QT_TRANSLATE_NOOP("TileDelegate", "edited")),
+    "failed": ("#c62828", QT_TRANSLATE_NOOP("TileDelegate", "failed")),
 }
 #: Mark colour and glyph of each review mark, painted in the thumbnail's bottom-right corner.
 REVIEW_STYLE: dict[str, tuple[str, str]] = {
@@ -139,7 +140,7 @@ class TileDelegate(QStyledItemDelegate):
 
     def _paint_badges(self, painter: QPainter, thumb: QRect, item: MediaItem) -> None:
         status = item.status if item.status in STATUS_STYLE else "pending"
-        label = STATUS_STYLE[status][1]
+        label = self.tr(STATUS_STYLE[status][1])
         fm = self._badge_fm
         h = fm.height() + 2
         badge = QRect(thumb.x() + 3, thumb.y() + 3, fm.horizontalAdvance(label) + 10, h)
@@ -154,7 +155,7 @@ class TileDelegate(QStyledItemDelegate):
         painter.setPen(Qt.GlobalColor.white)
         painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, label)
         if item.truncated:
-            cut = "cut"
+            cut = self.tr("cut")
             w = fm.horizontalAdvance(cut) + 10
             box = QRect(thumb.right() - 3 - w, thumb.y() + 3, w, h)
             painter.setPen(Qt.PenStyle.NoPen)
@@ -176,7 +177,7 @@ class TileDelegate(QStyledItemDelegate):
         fm, font = self._caption_fm, self._caption_font
         pen = QPen(palette.color(QPalette.ColorRole.Text))
         if item.status == "generating":
-            text, fm, font = item.live_text or "generating…", self._live_fm, self._live_font
+            text, fm, font = item.live_text or self.tr("generating…"), self._live_fm, self._live_font
             pen = QPen(palette.color(QPalette.ColorRole.PlaceholderText))
         elif item.status == "failed" and item.failure:
             text, pen = item.failure, self._failure_pen

@@ -7,14 +7,21 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import QButtonGroup, QFrame, QHBoxLayout, QLineEdit, QMenu, QSlider, QToolButton, QWidget
 
 from . import style
 from .media_model import STATUS_FILTERS, MediaItem
 
-_FILTER_PILLS = (("all", "All"), ("uncaptioned", "To do"), ("done", "Done"), ("edited", "Edited"),
-                 ("failed", "Failed"), ("truncated", "Cut"), ("approved", "Approved"), ("flagged", "Flagged"))
+_FILTER_PILLS = (("all", QT_TRANSLATE_NOOP("GridControllerMixin", "All")),
+                 ("uncaptioned", QT_TRANSLATE_NOOP("GridControllerMixin", "To do")),
+                 ("done", QT_TRANSLATE_NOOP("GridControllerMixin", "Done")),
+                 ("edited", QT_TRANSLATE_NOOP("GridControllerMixin", "Edited")),
+                 ("failed", QT_TRANSLATE_NOOP("GridControllerMixin", "Failed")),
+                 ("truncated", QT_TRANSLATE_NOOP("GridControllerMixin", "Cut")),
+                 ("approved", QT_TRANSLATE_NOOP("GridControllerMixin", "Approved")),
+                 ("flagged", QT_TRANSLATE_NOOP("GridControllerMixin", "Flagged")))
 
 
 class GridControllerMixin:
@@ -33,7 +40,7 @@ class GridControllerMixin:
             button = QToolButton()
             button.setObjectName("pill")
             button.setCheckable(True)
-            button.setText(label)
+            button.setText(self.tr(label))
             button.clicked.connect(partial(self.set_status_filter, key))
             group.addButton(button)
             row.addWidget(button)
@@ -41,7 +48,7 @@ class GridControllerMixin:
         self.filter_buttons["all"].setChecked(True)
         row.addStretch(1)
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter by name or caption  (Ctrl+F)")
+        self.filter_edit.setPlaceholderText(self.tr("Filter by name or caption  (Ctrl+F)"))
         self.filter_edit.addAction(style.icon("search", style.MUTED), QLineEdit.ActionPosition.LeadingPosition)
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setFixedWidth(280)
@@ -49,12 +56,12 @@ class GridControllerMixin:
         self.sort_button = QToolButton()
         self.sort_button.setObjectName("flat")
         self.sort_button.setIcon(style.icon("sliders", style.MUTED))
-        self.sort_button.setToolTip("Sort order")
+        self.sort_button.setToolTip(self.tr("Sort order"))
         self.sort_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         sort_menu = QMenu(self.sort_button)
         sort_group = QActionGroup(self)
-        for label, key, descending in (("Sort by name", "name", False), ("Newest first", "mtime", True),
-                                       ("Oldest first", "mtime", False)):
+        for label, key, descending in ((self.tr("Sort by name"), "name", False), (self.tr("Newest first"), "mtime", True),
+                                       (self.tr("Oldest first"), "mtime", False)):
             action = sort_menu.addAction(label)
             action.setCheckable(True)
             action.setChecked(key == "name")
@@ -66,7 +73,7 @@ class GridControllerMixin:
         self.zoom_slider.setRange(80, 400)
         self.zoom_slider.setValue(self.grid.tile_size())
         self.zoom_slider.setFixedWidth(110)
-        self.zoom_slider.setToolTip("Tile size (Ctrl+wheel)")
+        self.zoom_slider.setToolTip(self.tr("Tile size (Ctrl+wheel)"))
         self.zoom_slider.valueChanged.connect(self.grid.set_tile_size)
         self.grid.tile_size_changed.connect(self.zoom_slider.setValue)
         self._filter_timer = QTimer(self)
@@ -119,7 +126,7 @@ class GridControllerMixin:
     def _on_grid_selection_changed(self, paths: list[Path]) -> None:
         self._update_actions()
         if len(paths) > 1:
-            self.statusBar().showMessage(f"{len(paths):,} selected", 3000)
+            self.statusBar().showMessage(self.tr("%1 selected").replace("%1", f"{len(paths):,}"), 3000)
 
     @Slot(object)
     def _on_grid_activated_path(self, path: Path) -> None:
@@ -186,10 +193,11 @@ class GridControllerMixin:
                    "edited": counts.get("edited", 0), "failed": counts.get("failed", 0), "truncated": truncated,
                    "approved": counts.get("approved", 0), "flagged": counts.get("flagged", 0)}
         for key, label in _FILTER_PILLS:
-            self.filter_buttons[key].setText(f"{label}  {numbers[key]:,}" if total else label)
+            self.filter_buttons[key].setText(f"{self.tr(label)}  {numbers[key]:,}" if total else self.tr(label))
         for key in ("truncated", "approved", "flagged"):  # shown once there is something to show
             self.filter_buttons[key].setVisible(numbers[key] > 0 or self.proxy.status_filter() == key)
         if total:
-            self.counts_label.setText(f"{total:,} images · {numbers['done'] + numbers['edited']:,} captioned")
+            self.counts_label.setText(self.tr("%1 images · %2 captioned").replace("%1", f"{total:,}").replace(
+                "%2", f"{numbers['done'] + numbers['edited']:,}"))
         else:
             self.counts_label.clear()

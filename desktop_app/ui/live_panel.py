@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderVi
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from . import style
+from .i18n import plural
 
 log = logging.getLogger(__name__)
 
@@ -116,15 +117,15 @@ class LiveCard(QFrame):
             colour = {"generating": style.TEXT, "done": style.MUTED, "failed": style.DANGER}[entry.state]
             self.body.setStyleSheet(f"color: {colour};")
         if entry.state == "failed":
-            text, label = entry.detail or "failed", "failed"
+            text, label = entry.detail or self.tr("failed"), self.tr("failed")
         elif entry.text.strip() or not entry.reasoning:
             text = entry.text.lstrip()
             words = len(text.split())
-            label = "done" if entry.state == "done" else f"{words} word{'s' if words != 1 else ''}"
+            label = self.tr("done") if entry.state == "done" else plural(self.tr("%n word(s)", "", words), words)
             if entry.state == "generating":
                 text += "▍"
         else:
-            text, label = "thinking: " + entry.reasoning.lstrip(), "thinking"
+            text, label = self.tr("thinking: ") + entry.reasoning.lstrip(), self.tr("thinking")
         if entry.variant:
             label = f"v{entry.variant + 1} · {label}"
         text = text[-self._chars:].translate(_UNPRINTABLE)
@@ -217,7 +218,7 @@ class LivePanel(QWidget):
         self.header = QLabel()
         self.header.setObjectName("muted")
         self.header.setFixedSize(520, QFontMetrics(self.header.font()).height() + 2)  # no relayouts
-        self.empty_label = QLabel("Captions appear here as they are written, several at a time.")
+        self.empty_label = QLabel(self.tr("Captions appear here as they are written, several at a time."))
         self.empty_label.setObjectName("hint")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)
@@ -310,11 +311,10 @@ class LivePanel(QWidget):
             self.scroll.setVisible(has_cards)
             self.empty_label.setVisible(not has_cards)
         if not has_cards:
-            text = "Nothing is being captioned"
+            text = self.tr("Nothing is being captioned")
         else:
             flying = self.in_flight()
-            text = (f"{flying} caption{'' if flying == 1 else 's'} in flight  ·  "
-                    f"{self._finished:,} finished this run")
+            text = plural(self.tr("%n caption(s) in flight  ·  %1 finished this run", "", flying), flying).replace("%1", f"{self._finished:,}")
         if text != self._header_text:
             self._header_text = text
             self.header.setText(text)
@@ -334,7 +334,7 @@ class LogPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.table = QTableWidget(0, 3, self)
-        self.table.setHorizontalHeaderLabels(["Time", "File", "Problem"])
+        self.table.setHorizontalHeaderLabels([self.tr("Time"), self.tr("File"), self.tr("Problem")])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -346,9 +346,9 @@ class LogPanel(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.resizeSection(1, 220)
         self.table.cellDoubleClicked.connect(self._on_table_cell_double_clicked)
-        self.summary = QLabel("No problems so far.")
+        self.summary = QLabel(self.tr("No problems so far."))
         self.summary.setObjectName("muted")
-        clear = QPushButton("Clear")
+        clear = QPushButton(self.tr("Clear"))
         clear.clicked.connect(self.clear)
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
@@ -372,7 +372,7 @@ class LogPanel(QWidget):
                 item.setToolTip(message)
             self.table.setItem(row, column, item)
         self.table.scrollToBottom()
-        self.summary.setText(f"{row + 1:,} problem{'s' if row else ''} · double-click a row to show its image")
+        self.summary.setText(plural(self.tr("%n problem(s) · double-click a row to show its image", "", row + 1), row + 1))
         self.count_changed.emit(row + 1)
 
     def rows(self) -> list[tuple[str, str]]:
@@ -384,7 +384,7 @@ class LogPanel(QWidget):
     def clear(self) -> None:
         """Remove every row."""
         self.table.setRowCount(0)
-        self.summary.setText("No problems so far.")
+        self.summary.setText(self.tr("No problems so far."))
         self.count_changed.emit(0)
 
     @Slot(int, int)

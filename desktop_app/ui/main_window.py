@@ -151,15 +151,15 @@ class MainWindow(WindowChromeMixin, FolderControllerMixin, GridControllerMixin, 
         self.find_action.setEnabled(has_library)
         self.affix_action.setEnabled(has_library)
         batch = self._last_action == "batch"
-        self.undo_action.setText("Undo Batch Edit" if batch and self.batches.undo_target() else "Undo")
-        self.redo_action.setText("Redo Batch Edit" if batch and self.batches.redo_target() else "Redo")
+        self.undo_action.setText(self.tr("Undo Batch Edit") if batch and self.batches.undo_target() else self.tr("Undo"))
+        self.redo_action.setText(self.tr("Redo Batch Edit") if batch and self.batches.redo_target() else self.tr("Redo"))
 
     def show_banner(self, text: str, action: str | None = "Models…") -> None:
         """Show a message above the grid (errors that need the user), with an optional button."""
         self.banner_label.setText(text)
         self.banner_button.setVisible(action is not None)
         if action:
-            self.banner_button.setText(action)
+            self.banner_button.setText(self.tr("Models…") if action == "Models…" else action)
         self.banner.show()
 
     @Slot()
@@ -179,7 +179,7 @@ class MainWindow(WindowChromeMixin, FolderControllerMixin, GridControllerMixin, 
         try:
             from .export_dialog import ExportDialog
         except ImportError as exc:
-            self.show_banner(f"Export is not available in this build ({exc}).", None)
+            self.show_banner(self.tr("Export is not available in this build (%1).").replace("%1", str(exc)), None)
             return None
         self.caption_panel.flush()
         self.writer.wait(5000)  # the export reads the store: let queued edits land first
@@ -195,7 +195,7 @@ class MainWindow(WindowChromeMixin, FolderControllerMixin, GridControllerMixin, 
         try:
             from .model_manager import ModelManagerDialog
         except ImportError as exc:
-            self.show_banner(f"The model manager is not available in this build ({exc}).", None)
+            self.show_banner(self.tr("The model manager is not available in this build (%1).").replace("%1", str(exc)), None)
             return None
         dialog = self._dialogs.get("models")
         if dialog is None:
@@ -217,13 +217,13 @@ class MainWindow(WindowChromeMixin, FolderControllerMixin, GridControllerMixin, 
     @Slot()
     def _on_model_manager_unload_requested(self) -> None:
         if self.running:
-            self.statusBar().showMessage("Stop the run before unloading the model", 4000)
+            self.statusBar().showMessage(self.tr("Stop the run before unloading the model"), 4000)
             return
         self.service.unload()
 
     @Slot(int)
     def _on_log_count_changed(self, count: int) -> None:
-        self.log_dock.setWindowTitle(f"Problems ({count})" if count else "Problems")
+        self.log_dock.setWindowTitle(self.tr("Problems (%1)").replace("%1", str(count)) if count else self.tr("Problems"))
 
     @Slot()
     def _update_memory(self) -> None:
@@ -238,9 +238,9 @@ class MainWindow(WindowChromeMixin, FolderControllerMixin, GridControllerMixin, 
             return
         parts = []
         if "ram_gb" in info:
-            parts.append(f"RAM {info['ram_gb']:.1f} GB")
+            parts.append(self.tr("RAM %1 GB").replace("%1", f"{info['ram_gb']:.1f}"))
         if "gpu_total_gb" in info:
-            parts.append(f"VRAM {info['gpu_reserved_gb']:.1f} / {info['gpu_total_gb']:.0f} GB")
+            parts.append(self.tr("VRAM %1 / %2 GB").replace("%1", f"{info['gpu_reserved_gb']:.1f}").replace("%2", f"{info['gpu_total_gb']:.0f}"))
         self.memory_label.setText("  ·  ".join(parts))
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802

@@ -14,6 +14,7 @@ from PySide6.QtCore import (
     QAbstractItemModel, QAbstractListModel, QModelIndex, QPersistentModelIndex,
     QSortFilterProxyModel, Qt, QTimer, Slot,
 )
+from PySide6.QtCore import QCoreApplication
 
 from desktop_app.library.scan import natural_key
 
@@ -427,13 +428,14 @@ class MediaListModel(QAbstractListModel):
 
 
 def _tooltip(item: MediaItem) -> str:
-    lines = [str(item.path), f"Status: {item.status}"]
+    lines = [str(item.path), QCoreApplication.translate("MediaListModel", "Status: %1").replace(
+        "%1", QCoreApplication.translate("TileDelegate", item.status))]
     if item.truncated:
-        lines.append("Caption cut at the token limit")
+        lines.append(QCoreApplication.translate("MediaListModel", "Caption cut at the token limit"))
     if item.failure:
-        lines.append(f"Failure: {item.failure}")
+        lines.append(QCoreApplication.translate("MediaListModel", "Failure: %1").replace("%1", item.failure))
     if item.review:
-        lines.append(f"Review: {item.review}")
+        lines.append(QCoreApplication.translate("MediaListModel", "Review: %1").replace("%1", item.review))
     return "\n".join(lines)
 
 

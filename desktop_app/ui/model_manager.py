@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QHeaderView,
                                QLabel, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
@@ -19,7 +20,9 @@ from ..engine.models import KNOWN_MODELS, ModelSpec
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.05  # the worker reports download progress at most this often
-COLUMNS = ("Model", "Parameters", "bf16 weights", "Type", "In cache", "VRAM (rough)")
+COLUMNS = (QT_TRANSLATE_NOOP("ModelManagerDialog", "Model"), QT_TRANSLATE_NOOP("ModelManagerDialog", "Parameters"),
+           QT_TRANSLATE_NOOP("ModelManagerDialog", "bf16 weights"), QT_TRANSLATE_NOOP("ModelManagerDialog", "Type"),
+           QT_TRANSLATE_NOOP("ModelManagerDialog", "In cache"), QT_TRANSLATE_NOOP("ModelManagerDialog", "VRAM (rough)"))
 SOURCE_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -68,7 +71,8 @@ class _DownloadTask(QRunnable):
             self.signals.failed.emit(self.repo_id, str(exc))
         except Exception as exc:  # noqa: BLE001 - a worker must report, never die silently
             log.exception("download of %s failed", self.repo_id)
-            self.signals.failed.emit(self.repo_id, f"Download of {self.repo_id} failed: {exc}")
+            self.signals.failed.emit(self.repo_id, QCoreApplication.translate("ModelManagerDialog", "Download of %1 failed: %2").replace(
+                "%2", str(exc)).replace("%1", self.repo_id))
         else:
             self.signals.finished.emit(self.repo_id, str(path))
 
@@ -102,7 +106,7 @@ class ModelManagerDialog(QDialog):
             offline: No network: downloads are refused up front with a clear message.
         """
         super().__init__(parent)
-        self.setWindowTitle("Models")
+        self.setWindowTitle(self.tr("Models"))
         self.resize(860, 460)
         self._offline = offline
         self._current = current_model
@@ -125,7 +129,7 @@ class ModelManagerDialog(QDialog):
     # -- layout -----------------------------------------------------------------------------
     def _build(self) -> None:
         self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -145,12 +149,12 @@ class ModelManagerDialog(QDialog):
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.download_button = QPushButton("Download", self)
-        self.cancel_button = QPushButton("Cancel download", self)
-        self.folder_button = QPushButton("Choose local folder…", self)
-        self.unload_button = QPushButton("Unload model", self)
-        self.use_button = QPushButton("Use selected", self)
-        self.close_button = QPushButton("Close", self)
+        self.download_button = QPushButton(self.tr("Download"), self)
+        self.cancel_button = QPushButton(self.tr("Cancel download"), self)
+        self.folder_button = QPushButton(self.tr("Choose local folder…"), self)
+        self.unload_button = QPushButton(self.tr("Unload model"), self)
+        self.use_button = QPushButton(self.tr("Use selected"), self)
+        self.close_button = QPushButton(self.tr("Close"), self)
         self.use_button.setDefault(True)
         self.download_button.clicked.connect(self._on_download_clicked)
         self.cancel_button.clicked.connect(self.cancel_download)
@@ -195,16 +199,16 @@ class ModelManagerDialog(QDialog):
         row = self.table.rowCount()
         self.table.insertRow(row)
         cached = self._cached.get(source)
-        name = spec.name if spec else (f"Local: {Path(source).name}" if local else source)
+        name = spec.name if spec else (self.tr("Local: %1").replace("%1", Path(source).name) if local else source)
         if spec:
             bf16, q4 = vram_estimate_gb(spec.params_b)
-            kind = ("Thinking" if spec.thinking else "Instruct") + (" · MoE" if spec.moe else "")
+            kind = (self.tr("Thinking") if spec.thinking else self.tr("Instruct")) + (" · MoE" if spec.moe else "")
             cells = [name, f"{spec.params_b:g} B", f"{spec.bf16_gb:.1f} GB", kind,
                      self._cache_text(cached), f"≈ {bf16:.0f} GB"]
-            tips = {5: f"bf16 ≈ {bf16:.0f} GB, 4-bit ≈ {q4:.0f} GB, plus images and batch"}
+            tips = {5: self.tr("bf16 ≈ %1 GB, 4-bit ≈ %2 GB, plus images and batch").replace("%1", f"{bf16:.0f}").replace("%2", f"{q4:.0f}")}
         else:
-            kind = "Thinking" if "thinking" in source.lower() else "Instruct"
-            cells = [name, "?", "?", kind, "local folder" if local else self._cache_text(cached), "?"]
+            kind = self.tr("Thinking") if "thinking" in source.lower() else self.tr("Instruct")
+            cells = [name, "?", "?", kind, self.tr("local folder") if local else self._cache_text(cached), "?"]
             tips = {0: source}
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
@@ -217,14 +221,15 @@ class ModelManagerDialog(QDialog):
                 item.setFont(font)
             self.table.setItem(row, column, item)
         if self._is_current(source):
-            self.table.item(row, 0).setText(f"{name}  (loaded)")
+            self.table.item(row, 0).setText(self.tr("%1  (loaded)").replace("%1", name))
 
     @staticmethod
     def _cache_text(cached: hub.CachedModel | None) -> str:
         if cached is None:
-            return "no"
+            return QCoreApplication.translate("ModelManagerDialog", "no")
         size = format_bytes(cached.size_bytes)
-        return f"yes, {size}" if cached.complete else f"partial, {size}"
+        return (QCoreApplication.translate("ModelManagerDialog", "yes, %1") if cached.complete
+                else QCoreApplication.translate("ModelManagerDialog", "partial, %1")).replace("%1", size)
 
     def _is_current(self, source: str) -> bool:
         return bool(self._current) and self._current_source() == source
@@ -302,17 +307,17 @@ class ModelManagerDialog(QDialog):
     def _idle_status(self) -> str:
         complete = sorted(r for r, c in self._cached.items() if c.complete)
         if self._offline and not complete:
-            return ("No network: no Qwen3-VL model is in the Hugging Face cache "
-                    f"({hub.default_cache_dir()}). Choose a local checkpoint folder, or download "
-                    "a model on a connected machine.")
-        cache = f"{len(complete)} ready in the cache" if complete else "none in the cache yet"
-        prefix = "Offline: downloads are off. " if self._offline else ""
-        return f"{prefix}Qwen3-VL models: {cache} ({hub.default_cache_dir()})."
+            return self.tr("No network: no Qwen3-VL model is in the Hugging Face cache "
+                           "(%1). Choose a local checkpoint folder, or download "
+                           "a model on a connected machine.").replace("%1", str(hub.default_cache_dir()))
+        cache = self.tr("%1 ready in the cache").replace("%1", str(len(complete))) if complete else self.tr("none in the cache yet")
+        prefix = self.tr("Offline: downloads are off. ") if self._offline else ""
+        return prefix + self.tr("Qwen3-VL models: %1 (%2).").replace("%2", str(hub.default_cache_dir())).replace("%1", cache)
 
     @staticmethod
     def _offline_message(source: str) -> str:
-        return (f"No network: {source.split('/')[-1]} is not in the cache and cannot be downloaded "
-                f"now; {hub.OFFLINE_HINT}.")
+        return QCoreApplication.translate("ModelManagerDialog", "No network: %1 is not in the cache and cannot be downloaded "
+                                          "now; %2.").replace("%2", hub.OFFLINE_HINT).replace("%1", source.split('/')[-1])
 
     def _set_status(self, text: str, error: bool = False) -> None:
         self._showing_offline_hint = False
@@ -329,7 +334,7 @@ class ModelManagerDialog(QDialog):
         source = self.selected_source()
         if source is None or not self.use_button.isEnabled():
             return
-        self._set_status(f"Chosen: {source}")
+        self._set_status(self.tr("Chosen: %1").replace("%1", source))
         self.model_chosen.emit(source)
 
     @Slot(QTableWidgetItem)
@@ -339,12 +344,12 @@ class ModelManagerDialog(QDialog):
 
     @Slot()
     def _on_unload_clicked(self) -> None:
-        self._set_status("Unloading the model…")
+        self._set_status(self.tr("Unloading the model…"))
         self.unload_requested.emit()
 
     @Slot()
     def _on_folder_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a Qwen3-VL checkpoint folder")
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose a Qwen3-VL checkpoint folder"))
         if folder:
             self.add_local_folder(folder)
 
@@ -356,14 +361,14 @@ class ModelManagerDialog(QDialog):
         """
         problem = hub.check_local_checkpoint(folder)
         if problem:
-            self._set_status(f"Not a usable checkpoint: {problem}", error=True)
+            self._set_status(self.tr("Not a usable checkpoint: %1").replace("%1", str(problem)), error=True)
             return False
         path = str(Path(folder).resolve())
         if path not in self._local:
             self._local.append(path)
         self.refresh()
         self._select(path)
-        self._set_status(f"Local checkpoint {Path(path).name} is ready: press Use selected.")
+        self._set_status(self.tr("Local checkpoint %1 is ready: press Use selected.").replace("%1", Path(path).name))
         return True
 
     @Slot()
@@ -377,9 +382,9 @@ class ModelManagerDialog(QDialog):
         self._cancel = threading.Event()
         self._downloading = source
         self.progress_bar.setValue(0)
-        self.progress_label.setText(f"Downloading {source}: listing files…")
+        self.progress_label.setText(self.tr("Downloading %1: listing files…").replace("%1", source))
         self._show_progress(True)
-        self._set_status("Cancel stops within a chunk; files already finished stay in the cache.")
+        self._set_status(self.tr("Cancel stops within a chunk; files already finished stay in the cache."))
         self._update_buttons()
         self._pool.start(_DownloadTask(source, self._cancel, self._signals))
 
@@ -388,7 +393,7 @@ class ModelManagerDialog(QDialog):
         """Stop the running download between chunks (the GUI does not wait for it)."""
         if self._cancel is not None and self.downloading:
             self._cancel.set()
-            self._set_status("Cancelling the download…")
+            self._set_status(self.tr("Cancelling the download…"))
             self._update_buttons()
 
     @Slot(object, object, str)
@@ -397,7 +402,8 @@ class ModelManagerDialog(QDialog):
             return
         self.progress_bar.setValue(int(1000 * done / total) if total else 0)
         self.progress_label.setText(
-            f"Downloading {self._downloading}: {format_bytes(done)} of {format_bytes(total)} — {name}")
+            self.tr("Downloading %1: %2 of %3 — %4").replace("%4", name).replace("%3", format_bytes(total)).replace(
+                "%2", format_bytes(done)).replace("%1", str(self._downloading)))
 
     def _end_download(self, status: str, error: bool = False) -> None:
         self._downloading, self._cancel = None, None
@@ -407,7 +413,7 @@ class ModelManagerDialog(QDialog):
 
     @Slot(str, str)
     def _on_download_finished(self, repo_id: str, snapshot: str) -> None:
-        self._end_download(f"Downloaded {repo_id} to {snapshot}.")
+        self._end_download(self.tr("Downloaded %1 to %2.").replace("%2", snapshot).replace("%1", repo_id))
         self.model_downloaded.emit(repo_id)
 
     @Slot(str, str)
@@ -416,8 +422,8 @@ class ModelManagerDialog(QDialog):
 
     @Slot(str)
     def _on_download_cancelled(self, repo_id: str) -> None:
-        self._end_download(f"Download of {repo_id} cancelled; the files it finished stay in the "
-                           "cache and are not fetched again.")
+        self._end_download(self.tr("Download of %1 cancelled; the files it finished stay in the "
+                                   "cache and are not fetched again.").replace("%1", repo_id))
 
     # -- lifetime ---------------------------------------------------------------------------
     def done(self, result: int) -> None:

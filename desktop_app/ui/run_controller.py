@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP
 
 from ..engine import CaptionRequest, ImageCaptioned
 from ..library import Library
@@ -18,11 +19,16 @@ from .media_model import Roles
 from .settings_panel import RunSettings
 from .store_ops import _plan_run, commit_result
 from .widgets import _eta
+from .i18n import plural
 
 _STATUS_ROLES = [int(Roles.StatusRole), int(Qt.ItemDataRole.ToolTipRole), int(Roles.ItemRole)]
-_STAGE_WORDS = {"loading": "Loading model", "loaded": "Model ready", "warmup": "Warming up",
-                "ready": "Model ready", "captioning": "Captioning", "download": "Downloading",
-                "idle": "Ready"}
+_STAGE_WORDS = {"loading": QT_TRANSLATE_NOOP("RunControllerMixin", "Loading model"),
+                "loaded": QT_TRANSLATE_NOOP("RunControllerMixin", "Model ready"),
+                "warmup": QT_TRANSLATE_NOOP("RunControllerMixin", "Warming up"),
+                "ready": QT_TRANSLATE_NOOP("RunControllerMixin", "Model ready"),
+                "captioning": QT_TRANSLATE_NOOP("RunControllerMixin", "Captioning"),
+                "download": QT_TRANSLATE_NOOP("RunControllerMixin", "Downloading"),
+                "idle": QT_TRANSLATE_NOOP("RunControllerMixin", "Ready")}
 
 
 class RunControllerMixin:
@@ -40,7 +46,7 @@ class RunControllerMixin:
         if not selected and self.grid.current_path() is not None:
             selected = [self.grid.current_path()]
         if not selected:
-            self.statusBar().showMessage("Select images first (Ctrl+A selects all)", 5000)
+            self.statusBar().showMessage(self.tr("Select images first (Ctrl+A selects all)"), 5000)
             return
         self._begin_run(selected)
 
@@ -53,11 +59,11 @@ class RunControllerMixin:
         try:
             settings.params().validate()
         except ValueError as exc:
-            self.show_banner(f"Cannot caption: {exc}", None)
+            self.show_banner(self.tr("Cannot caption: %1").replace("%1", str(exc)), None)
             return
         self._starting = True
         self._update_actions()
-        self.stage_label.setText("Preparing…")
+        self.stage_label.setText(self.tr("Preparing…"))
         # pending() reads the store: on the writer, after the edits queued before it; the
         # request (one item per file, 100k of them) is built there too.
         self.writer.submit(partial(_plan_run, library, settings, subset),
@@ -72,11 +78,11 @@ class RunControllerMixin:
             self._update_actions()
             return
         if not paths:
-            where = "selected " if selection else ""
-            self.stage_label.setText("Ready")
+            self.stage_label.setText(self.tr("Ready"))
             self.statusBar().showMessage(
-                f"Nothing to caption: every {where}image is already captioned or edited. "
-                "Choose “Overwrite” under Run settings to caption them again.", 8000)
+                (self.tr("Nothing to caption: every selected image is already captioned or edited.") if selection
+                 else self.tr("Nothing to caption: every image is already captioned or edited."))
+                + " " + self.tr("Choose “Overwrite” under Run settings to caption them again."), 8000)
             self._update_actions()
             return
         self.hide_banner()
@@ -104,8 +110,8 @@ class RunControllerMixin:
 
     def _on_start_failed(self, message: str) -> None:
         self._starting = False
-        self.stage_label.setText("Ready")
-        self.show_banner(f"Cannot start: {message}", None)
+        self.stage_label.setText(self.tr("Ready"))
+        self.show_banner(self.tr("Cannot start: %1").replace("%1", message), None)
         self._update_actions()
 
     @Slot()
@@ -119,7 +125,7 @@ class RunControllerMixin:
                 self.grid.setFocus()
             return
         self.service.cancel()
-        self.stage_label.setText("Stopping…")
+        self.stage_label.setText(self.tr("Stopping…"))
 
     def _set_statuses(self, statuses: dict[Path, str]) -> None:
         """Set many tiles' status with one dataChanged (per-row signals cost seconds at 100k)."""
@@ -154,8 +160,8 @@ class RunControllerMixin:
     def _on_service_stage_changed(self, stage: str, detail: str) -> None:
         if stage == "idle" and self._job is not None:
             return  # the job's own end says how it went
-        words = _STAGE_WORDS.get(stage, stage.title())
-        self.stage_label.setText(f"{words}: {detail}" if detail and stage in ("loading", "captioning") else words)
+        words = self.tr(_STAGE_WORDS[stage]) if stage in _STAGE_WORDS else stage.title()
+        self.stage_label.setText(self.tr("%1: %2").replace("%2", detail).replace("%1", words) if detail and stage in ("loading", "captioning") else words)
 
     @Slot(str)
     def _on_service_model_loaded(self, description: str) -> None:
@@ -170,14 +176,14 @@ class RunControllerMixin:
     @Slot(str)
     def _on_service_model_load_failed(self, message: str) -> None:
         self._model_description = ""
-        self.model_label.setText("No model loaded")
-        self.show_banner(f"The model could not be loaded. {message}")
+        self.model_label.setText(self.tr("No model loaded"))
+        self.show_banner(self.tr("The model could not be loaded. %1").replace("%1", message))
         self.log_panel.add(None, f"model load failed: {message}")
 
     @Slot()
     def _on_service_model_unloaded(self) -> None:
         self._model_description = ""
-        self.model_label.setText("No model loaded")
+        self.model_label.setText(self.tr("No model loaded"))
         dialog = self._dialogs.get("models")
         if dialog is not None and hasattr(dialog, "set_current_model"):
             dialog.set_current_model(None)
@@ -250,29 +256,29 @@ class RunControllerMixin:
     def _on_write_failed(self, path: Path, message: str) -> None:
         self.log_panel.add(path, f"could not save: {message}")
         if path == self.caption_panel.path:
-            self.caption_panel.set_save_state("Not saved")
+            self.caption_panel.set_save_state(self.tr("Not saved"))
 
     @Slot(int, int, int, float, float)
     def _on_service_progress(self, done: int, failed: int, total: int, per_s: float, eta: float) -> None:
         self.progress_bar.set_progress(done + failed, total)
-        failed_text = f" · {failed:,} failed" if failed else ""
+        failed_text = self.tr(" · %1 failed").replace("%1", f"{failed:,}") if failed else ""
         self.progress_label.setText(f"{done + failed:,} / {total:,}{failed_text}")
-        rate = f"{per_s:.2f} images/s" if per_s < 10 else f"{per_s:.0f} images/s"
-        self.rate_label.setText(f"{rate} · {_eta(eta)} left" if eta >= 0 else rate)
+        rate = self.tr("%1 images/s").replace("%1", f"{per_s:.2f}" if per_s < 10 else f"{per_s:.0f}")
+        self.rate_label.setText(self.tr("%1 · %2 left").replace("%2", _eta(eta)).replace("%1", rate) if eta >= 0 else rate)
 
     @Slot(int, bool)
     def _on_service_job_finished(self, job_id: int, cancelled: bool) -> None:
         if self._job is not None and job_id == self._job.job_id:
-            self._end_run(cancelled, "Stopped" if cancelled else "Finished")
+            self._end_run(cancelled, self.tr("Stopped") if cancelled else self.tr("Finished"))
 
     @Slot(int, str)
     def _on_service_job_failed(self, job_id: int, message: str) -> None:
         if self._job is None or job_id != self._job.job_id:
             return
         if not message.startswith("no model is loaded"):  # the load failure is already shown
-            self.show_banner(f"Captioning stopped: {message}", None)
+            self.show_banner(self.tr("Captioning stopped: %1").replace("%1", message), None)
             self.log_panel.add(None, f"captioning stopped: {message}")
-        self._end_run(True, "Failed")
+        self._end_run(True, self.tr("Failed"))
 
     def _end_run(self, cancelled: bool, word: str) -> None:
         """Put tiles that got no result back to what they were, and re-enable the controls."""
@@ -288,7 +294,7 @@ class RunControllerMixin:
         self._job_library = None
         self._before_run = {}
         done = len(self._finished_in_run)
-        self.stage_label.setText(f"{word}: {done:,} image{'s' if done != 1 else ''}")
+        self.stage_label.setText(plural(self.tr("%1: %2 image(s)"), done).replace("%2", f"{done:,}").replace("%1", word))
         self.progress_bar.hide()
         self.rate_label.setText(self.rate_label.text().split(" · ")[0])
         self._update_actions()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QScrollArea, QSizePolicy, QSlider, QSpinBox, QToolButton,
@@ -19,6 +20,7 @@ from ..engine.prompts import DEFAULT_PRESET, PRESETS
 from ..engine.remote import RemoteOptions, parse_endpoints
 from ..library import RunPolicy
 from . import style
+from .language_chooser import LanguageChooser
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +32,9 @@ PRESET_LABELS: dict[str, str] = {
 }
 CUSTOM = "custom"
 POLICY_LABELS: dict[str, str] = {
-    RunPolicy.SKIP_DONE_AND_EDITED.value: "Skip captioned and edited",
-    RunPolicy.SKIP_EDITED_ONLY.value: "Skip edited only (redo generated)",
-    RunPolicy.OVERWRITE_ALL.value: "Overwrite everything",
+    RunPolicy.SKIP_DONE_AND_EDITED.value: QT_TRANSLATE_NOOP("SettingsPanel", "Skip captioned and edited"),
+    RunPolicy.SKIP_EDITED_ONLY.value: QT_TRANSLATE_NOOP("SettingsPanel", "Skip edited only (redo generated)"),
+    RunPolicy.OVERWRITE_ALL.value: QT_TRANSLATE_NOOP("SettingsPanel", "Overwrite everything"),
 }
 #: Longest-side choices of the image resolution cap; 0 means no cap.
 RESOLUTION_SIDES: tuple[int, ...] = (256, 384, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048, 0)
@@ -130,8 +132,9 @@ class RunSettings:
 def token_estimate(max_side: int) -> str:
     """The cap's words: '1024 × 1024 px · ≈ 1,024 visual tokens' (pixels / 1024)."""
     if not max_side:
-        return "No cap · tokens grow with each image's size"
-    return f"{max_side} × {max_side} px · ≈ {max_side * max_side // 1024:,} visual tokens"
+        return QCoreApplication.translate("SettingsPanel", "No cap · tokens grow with each image's size")
+    return QCoreApplication.translate("SettingsPanel", "%1 × %1 px · ≈ %2 visual tokens").replace("%1", str(max_side)).replace(
+        "%2", f"{max_side * max_side // 1024:,}")
 
 
 def _compact(combo: QComboBox) -> QComboBox:
@@ -181,16 +184,19 @@ class SettingsPanel(QScrollArea):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(14, 4, 14, 14)
         layout.setSpacing(6)
-        layout.addWidget(_title("Model"))
+        layout.addWidget(_title(self.tr("Model")))
         layout.addLayout(self._build_model())
-        layout.addWidget(_title("Prompt"))
+        layout.addWidget(_title(self.tr("Prompt")))
         self._build_prompt(layout)
-        layout.addWidget(_title("Generation"))
+        layout.addWidget(_title(self.tr("Generation")))
         layout.addLayout(self._build_generation())
-        layout.addWidget(_title("Images"))
+        layout.addWidget(_title(self.tr("Images")))
         layout.addLayout(self._build_images())
-        layout.addWidget(_title("Run"))
+        layout.addWidget(_title(self.tr("Run")))
         layout.addLayout(self._build_run())
+        layout.addWidget(_title(self.tr("Interface")))
+        self.language_chooser = LanguageChooser(self._qsettings, self)
+        layout.addWidget(self.language_chooser)
         layout.addStretch(1)
 
     def _build_model(self) -> QVBoxLayout:
@@ -200,14 +206,14 @@ class SettingsPanel(QScrollArea):
         self.model_combo.setEditable(True)
         self.model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.model_combo.addItems(list(KNOWN_MODELS))
-        self.model_combo.setToolTip("A known model, a Hugging Face repo id or a local folder")
+        self.model_combo.setToolTip(self.tr("A known model, a Hugging Face repo id or a local folder"))
         self.model_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         _compact(self.model_combo)
         self.model_combo.currentTextChanged.connect(self._on_any_changed)
         browse = QToolButton()
         browse.setObjectName("flat")
         browse.setIcon(style.icon("folder", style.MUTED))
-        browse.setToolTip("Use a local checkpoint folder…")
+        browse.setToolTip(self.tr("Use a local checkpoint folder…"))
         browse.clicked.connect(self._on_browse_clicked)
         row.addWidget(self.model_combo, 1)
         row.addWidget(browse)
@@ -216,30 +222,30 @@ class SettingsPanel(QScrollArea):
         self.device_combo = self._combo(("auto", "cpu", "cuda", "mps"))
         self.dtype_combo = self._combo(("auto", "bf16", "fp16", "fp32"))
         self.quant_combo = self._combo(("none", "8bit", "4bit"))
-        self.quant_combo.setToolTip("4/8-bit (bitsandbytes, CUDA) saves memory; it is not faster")
-        form.addRow("Device", self.device_combo)
-        form.addRow("Precision", self.dtype_combo)
-        form.addRow("Quantization", self.quant_combo)
+        self.quant_combo.setToolTip(self.tr("4/8-bit (bitsandbytes, CUDA) saves memory; it is not faster"))
+        form.addRow(self.tr("Device"), self.device_combo)
+        form.addRow(self.tr("Precision"), self.dtype_combo)
+        form.addRow(self.tr("Quantization"), self.quant_combo)
         self.backend_combo = _compact(QComboBox())
-        self.backend_combo.addItem("Local", "local")
-        self.backend_combo.addItem("Remote (OpenAI-compatible)", "remote")
+        self.backend_combo.addItem(self.tr("Local"), "local")
+        self.backend_combo.addItem(self.tr("Remote (OpenAI-compatible)"), "remote")
         self.backend_combo.currentIndexChanged.connect(self._on_any_changed)
         self.endpoints_edit = QLineEdit()
         self.endpoints_edit.setPlaceholderText("http://host:8000/v1, …")
-        self.endpoints_edit.setToolTip("Comma-separated server URLs (vLLM, SGLang, LM Studio, Ollama, "
+        self.endpoints_edit.setToolTip(self.tr("Comma-separated server URLs (vLLM, SGLang, LM Studio, Ollama, "
                                        "caption-studio serve); the API key comes from "
-                                       "CAPTION_STUDIO_API_KEY or the OS keyring")
+                                       "CAPTION_STUDIO_API_KEY or the OS keyring"))
         self.endpoints_edit.textChanged.connect(self._on_any_changed)
         self.remote_model_edit = QLineEdit()
-        self.remote_model_edit.setPlaceholderText("first served")
+        self.remote_model_edit.setPlaceholderText(self.tr("first served"))
         self.remote_model_edit.textChanged.connect(self._on_any_changed)
         self.concurrency_spin = self._spin(1, 256, 8)
-        form.addRow("Backend", self.backend_combo)
-        form.addRow("Endpoints", self.endpoints_edit)
-        form.addRow("Served model", self.remote_model_edit)
-        form.addRow("Concurrency", self.concurrency_spin)
+        form.addRow(self.tr("Backend"), self.backend_combo)
+        form.addRow(self.tr("Endpoints"), self.endpoints_edit)
+        form.addRow(self.tr("Served model"), self.remote_model_edit)
+        form.addRow(self.tr("Concurrency"), self.concurrency_spin)
         box.addLayout(form)
-        manage = QPushButton(style.icon("cube"), "Manage models…")
+        manage = QPushButton(style.icon("cube"), self.tr("Manage models…"))
         manage.clicked.connect(self.manage_models_requested)
         box.addWidget(manage)
         return box
@@ -248,23 +254,23 @@ class SettingsPanel(QScrollArea):
         self.preset_combo = _compact(QComboBox())
         for key in PRESETS:
             self.preset_combo.addItem(PRESET_LABELS.get(key, key.title()), key)
-        self.preset_combo.addItem("Custom prompt", CUSTOM)
+        self.preset_combo.addItem(self.tr("Custom prompt"), CUSTOM)
         self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
         layout.addWidget(self.preset_combo)
         self.prompt_edit = QPlainTextEdit()
-        self.prompt_edit.setPlaceholderText("What should the model write?")
+        self.prompt_edit.setPlaceholderText(self.tr("What should the model write?"))
         self.prompt_edit.setFixedHeight(96)
         self.prompt_edit.textChanged.connect(self._on_prompt_edited)
         layout.addWidget(self.prompt_edit)
         links = " ".join(f'<a href="{v}" style="color:{style.ACCENT_HOVER};text-decoration:none">{v}</a>'
                          for v in VARIABLES)
-        self.variables_label = QLabel(f"Insert: {links}")
+        self.variables_label = QLabel(self.tr("Insert: %1").replace("%1", links))
         self.variables_label.setObjectName("hint")
         self.variables_label.setWordWrap(True)
         self.variables_label.linkActivated.connect(self._on_variable_clicked)
         layout.addWidget(self.variables_label)
         self.system_edit = QPlainTextEdit()
-        self.system_edit.setPlaceholderText("System prompt (optional)")
+        self.system_edit.setPlaceholderText(self.tr("System prompt (optional)"))
         self.system_edit.setFixedHeight(56)
         self.system_edit.textChanged.connect(self._on_any_changed)
         layout.addWidget(self.system_edit)
@@ -273,20 +279,20 @@ class SettingsPanel(QScrollArea):
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         self.max_tokens_spin = self._spin(1, 16384, 256)
-        self.temperature_spin = self._dspin(0.0, 2.0, 0.05, "Greedy (0)")
+        self.temperature_spin = self._dspin(0.0, 2.0, 0.05, self.tr("Greedy (0)"))
         self.top_p_spin = self._dspin(0.01, 1.0, 0.01)
-        self.top_k_spin = self._spin(0, 1000, 0, "Off")
+        self.top_k_spin = self._spin(0, 1000, 0, self.tr("Off"))
         self.seed_spin = self._spin(0, 2**31 - 1, 0)
         self.variants_spin = self._spin(1, 16, 1)
-        self.batch_spin = self._spin(0, 512, 0, "Auto")
-        self.batch_spin.setToolTip("Captions generated at once; Auto fits the batch to free memory")
-        form.addRow("Max new tokens", self.max_tokens_spin)
-        form.addRow("Temperature", self.temperature_spin)
-        form.addRow("Top-p", self.top_p_spin)
-        form.addRow("Top-k", self.top_k_spin)
-        form.addRow("Seed", self.seed_spin)
-        form.addRow("Variants", self.variants_spin)
-        form.addRow("Batch size", self.batch_spin)
+        self.batch_spin = self._spin(0, 512, 0, self.tr("Auto"))
+        self.batch_spin.setToolTip(self.tr("Captions generated at once; Auto fits the batch to free memory"))
+        form.addRow(self.tr("Max new tokens"), self.max_tokens_spin)
+        form.addRow(self.tr("Temperature"), self.temperature_spin)
+        form.addRow(self.tr("Top-p"), self.top_p_spin)
+        form.addRow(self.tr("Top-k"), self.top_k_spin)
+        form.addRow(self.tr("Seed"), self.seed_spin)
+        form.addRow(self.tr("Variants"), self.variants_spin)
+        form.addRow(self.tr("Batch size"), self.batch_spin)
         return form
 
     def _build_images(self) -> QVBoxLayout:
@@ -298,7 +304,7 @@ class SettingsPanel(QScrollArea):
         self.resolution_label = QLabel()
         self.resolution_label.setObjectName("hint")
         self.resolution_label.setWordWrap(True)
-        box.addWidget(QLabel("Resolution cap"))
+        box.addWidget(QLabel(self.tr("Resolution cap")))
         box.addWidget(self.resolution_slider)
         box.addWidget(self.resolution_label)
         return box
@@ -307,15 +313,15 @@ class SettingsPanel(QScrollArea):
         form = QFormLayout()
         self.policy_combo = _compact(QComboBox())
         for value, label in POLICY_LABELS.items():
-            self.policy_combo.addItem(label, value)
+            self.policy_combo.addItem(self.tr(label), value)
         self.policy_combo.currentIndexChanged.connect(self._on_any_changed)
-        self.recursive_check = QCheckBox("Include subfolders")
+        self.recursive_check = QCheckBox(self.tr("Include subfolders"))
         self.recursive_check.toggled.connect(self._on_any_changed)
         self.sidecar_edit = QLineEdit()
         self.sidecar_edit.setMaximumWidth(90)
         self.sidecar_edit.textChanged.connect(self._on_any_changed)
-        form.addRow("When captioning", self.policy_combo)
-        form.addRow("Caption files", self.sidecar_edit)
+        form.addRow(self.tr("When captioning"), self.policy_combo)
+        form.addRow(self.tr("Caption files"), self.sidecar_edit)
         form.addRow("", self.recursive_check)
         return form
 
@@ -468,6 +474,6 @@ class SettingsPanel(QScrollArea):
 
     @Slot()
     def _on_browse_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a Qwen3-VL checkpoint folder")
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose a Qwen3-VL checkpoint folder"))
         if folder:
             self.set_model(folder)

@@ -26,18 +26,18 @@ class DropHint(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._icon = style.icon("drop", style.ACCENT_HOVER)
-        title = QLabel("Drop a folder of images here")
+        title = QLabel(self.tr("Drop a folder of images here"))
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         title.setStyleSheet("font-size: 20pt; font-weight: 600;")
-        sub = QLabel("Caption Studio shows every image at once, writes a caption for each with "
-                     "Qwen3-VL,\nand saves it beside the image as a .txt file you can edit.")
+        sub = QLabel(self.tr("Caption Studio shows every image at once, writes a caption for each with "
+                     "Qwen3-VL,\nand saves it beside the image as a .txt file you can edit."))
         sub.setAlignment(Qt.AlignmentFlag.AlignCenter)
         sub.setObjectName("muted")
-        button = QPushButton(style.icon("folder", "#ffffff"), "  Open Folder…")
+        button = QPushButton(style.icon("folder", "#ffffff"), "  " + self.tr("Open Folder…"))
         button.setObjectName("primary")
         button.setIconSize(QSize(18, 18))
         button.clicked.connect(self.open_requested)
-        keys = QLabel("or press Ctrl+O  ·  JPG, PNG, WebP, GIF, BMP, TIFF and videos")
+        keys = QLabel(self.tr("or press Ctrl+O  ·  JPG, PNG, WebP, GIF, BMP, TIFF and videos"))
         keys.setObjectName("hint")
         keys.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._recent = QVBoxLayout()
@@ -67,7 +67,7 @@ class DropHint(QWidget):
             if widget is not None:
                 widget.deleteLater()
         if folders:
-            label = QLabel("RECENT")
+            label = QLabel(self.tr("RECENT"))
             label.setObjectName("sectionTitle")
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self._recent.addWidget(label)
@@ -149,7 +149,7 @@ class DropOverlay(QWidget):
         font.setPointSize(18)
         font.setBold(True)
         p.setFont(font)
-        p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Drop to open")
+        p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.tr("Drop to open"))
 
 
 def _fixed_label(width: int, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> QLabel:

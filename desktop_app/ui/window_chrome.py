@@ -35,48 +35,48 @@ class WindowChromeMixin:
         keys = [QKeySequence(k) for k in shortcuts]
         if keys:
             action.setShortcuts(keys)
-        action.setToolTip(f"{tip or text} ({keys[0].toString(QKeySequence.SequenceFormat.NativeText)})"
+        action.setToolTip(self.tr("%1 (%2)").replace("%2", keys[0].toString(QKeySequence.SequenceFormat.NativeText)).replace("%1", tip or text)
                           if keys else tip or text)
         action.triggered.connect(slot)
         self.addAction(action)
         return action
 
     def _build_actions(self) -> None:
-        self.open_action = self._action("Open Folder…", self.choose_folder,
+        self.open_action = self._action(self.tr("Open Folder…"), self.choose_folder,
                                         [QKeySequence.StandardKey.Open], "folder")
-        self.caption_all_action = self._action("Caption All", self.caption_all,
+        self.caption_all_action = self._action(self.tr("Caption All"), self.caption_all,
                                                ["Ctrl+Shift+Return", "Ctrl+Shift+Enter"], "sparkles",
-                                               "Caption every image the run policy allows")
-        self.caption_selected_action = self._action("Caption Selected", self.caption_selected,
+                                               self.tr("Caption every image the run policy allows"))
+        self.caption_selected_action = self._action(self.tr("Caption Selected"), self.caption_selected,
                                                     ["Ctrl+Return", "Ctrl+Enter"], "selection",
-                                                    "Caption the selected images")
-        self.stop_action = self._action("Stop", self.stop, [], "stop",
-                                        "Stop captioning; finished captions are kept (Esc)")
+                                                    self.tr("Caption the selected images"))
+        self.stop_action = self._action(self.tr("Stop"), self.stop, [], "stop",
+                                        self.tr("Stop captioning; finished captions are kept (Esc)"))
         # Esc stops a run, else takes the keyboard back to the grid: always enabled.
-        self.escape_action = self._action("Stop or Back to Grid", self.stop, ["Esc"])
-        self.export_action = self._action("Export…", self.show_export, ["Ctrl+E"], "export",
-                                          "Export captions to files")
-        self.models_action = self._action("Models", self.show_models, ["Ctrl+M"], "cube",
-                                          "Choose, download or unload a model")
-        self.undo_action = self._action("Undo", self.undo, [QKeySequence.StandardKey.Undo], "undo")
-        self.redo_action = self._action("Redo", self.redo, ["Ctrl+Y", "Ctrl+Shift+Z"], "redo")
-        self.find_action = self._action("Find and Replace…", self.show_find_replace, ["Ctrl+H"], "replace")
-        self.affix_action = self._action("Add Text to Selected…", self.show_affix, ["Ctrl+Shift+A"],
-                                         "text-plus", "Prepend or append text to the selected captions")
-        self.filter_action = self._action("Filter", self.focus_filter, [QKeySequence.StandardKey.Find], "search")
-        self.edit_caption_action = self._action("Edit Caption", self.focus_editor, ["F2"])
-        self.previous_action = self._action("Previous Image", partial(self.move_current, -1), ["Alt+Up"])
-        self.next_action = self._action("Next Image", partial(self.move_current, 1), ["Alt+Down"])
-        self.quit_action = self._action("Quit", self.close, [QKeySequence.StandardKey.Quit])
-        self.zoom_in_action = self._action("Larger Tiles", partial(self.zoom, 1.15), [QKeySequence.StandardKey.ZoomIn])
-        self.zoom_out_action = self._action("Smaller Tiles", partial(self.zoom, 1 / 1.15),
+        self.escape_action = self._action(self.tr("Stop or Back to Grid"), self.stop, ["Esc"])
+        self.export_action = self._action(self.tr("Export…"), self.show_export, ["Ctrl+E"], "export",
+                                          self.tr("Export captions to files"))
+        self.models_action = self._action(self.tr("Models"), self.show_models, ["Ctrl+M"], "cube",
+                                          self.tr("Choose, download or unload a model"))
+        self.undo_action = self._action(self.tr("Undo"), self.undo, [QKeySequence.StandardKey.Undo], "undo")
+        self.redo_action = self._action(self.tr("Redo"), self.redo, ["Ctrl+Y", "Ctrl+Shift+Z"], "redo")
+        self.find_action = self._action(self.tr("Find and Replace…"), self.show_find_replace, ["Ctrl+H"], "replace")
+        self.affix_action = self._action(self.tr("Add Text to Selected…"), self.show_affix, ["Ctrl+Shift+A"],
+                                         "text-plus", self.tr("Prepend or append text to the selected captions"))
+        self.filter_action = self._action(self.tr("Filter"), self.focus_filter, [QKeySequence.StandardKey.Find], "search")
+        self.edit_caption_action = self._action(self.tr("Edit Caption"), self.focus_editor, ["F2"])
+        self.previous_action = self._action(self.tr("Previous Image"), partial(self.move_current, -1), ["Alt+Up"])
+        self.next_action = self._action(self.tr("Next Image"), partial(self.move_current, 1), ["Alt+Down"])
+        self.quit_action = self._action(self.tr("Quit"), self.close, [QKeySequence.StandardKey.Quit])
+        self.zoom_in_action = self._action(self.tr("Larger Tiles"), partial(self.zoom, 1.15), [QKeySequence.StandardKey.ZoomIn])
+        self.zoom_out_action = self._action(self.tr("Smaller Tiles"), partial(self.zoom, 1 / 1.15),
                                             [QKeySequence.StandardKey.ZoomOut])
 
     def _build_central(self) -> None:
         self.grid = ThumbnailGrid(self)
         self.grid.setModel(self.proxy)
         self.drop_hint = DropHint(self)
-        self.loading_label = QLabel("Opening…")
+        self.loading_label = QLabel(self.tr("Opening…"))
         self.loading_label.setObjectName("heading")
         self.loading_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.loading_bar = QProgressBar()
@@ -135,7 +135,7 @@ class WindowChromeMixin:
         self.banner_label = QLabel()
         self.banner_label.setWordWrap(True)
         self.banner_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.banner_button = QPushButton("Models…")
+        self.banner_button = QPushButton(self.tr("Models…"))
         self.banner_button.clicked.connect(self.show_models)
         close = QToolButton()
         close.setObjectName("flat")
@@ -166,13 +166,13 @@ class WindowChromeMixin:
     def _build_docks(self) -> None:
         self.settings_panel = SettingsPanel(self.qsettings, self)
         self.settings_panel.setMinimumWidth(316)
-        self.settings_dock = self._dock("Settings", "settingsDock", self.settings_panel,
+        self.settings_dock = self._dock(self.tr("Settings"), "settingsDock", self.settings_panel,
                                         Qt.DockWidgetArea.LeftDockWidgetArea)
         self.live_panel = LivePanel(self.loader.pixmap, self)
         self.live_panel.setMinimumHeight(150)
-        self.live_dock = self._dock("Live captions", "liveDock", self.live_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.live_dock = self._dock(self.tr("Live captions"), "liveDock", self.live_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.log_panel = LogPanel(self)
-        self.log_dock = self._dock("Problems", "logDock", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.log_dock = self._dock(self.tr("Problems"), "logDock", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.live_dock, self.log_dock)
         self.live_dock.raise_()
         self.resizeDocks([self.settings_dock], [320], Qt.Orientation.Horizontal)
@@ -180,23 +180,23 @@ class WindowChromeMixin:
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        file_menu = bar.addMenu(self.tr("&File"))
         file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu = file_menu.addMenu(self.tr("Open &Recent"))
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        edit = bar.addMenu("&Edit")
+        edit = bar.addMenu(self.tr("&Edit"))
         for action in (self.undo_action, self.redo_action, None, self.edit_caption_action,
                        self.find_action, self.affix_action, None, self.filter_action,
                        self.previous_action, self.next_action):
             edit.addSeparator() if action is None else edit.addAction(action)
-        run = bar.addMenu("&Caption")
+        run = bar.addMenu(self.tr("&Caption"))
         for action in (self.caption_all_action, self.caption_selected_action, self.stop_action, None,
                        self.models_action):
             run.addSeparator() if action is None else run.addAction(action)
-        view = bar.addMenu("&View")
+        view = bar.addMenu(self.tr("&View"))
         for dock in (self.settings_dock, self.live_dock, self.log_dock):
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
@@ -204,7 +204,7 @@ class WindowChromeMixin:
         view.addAction(self.zoom_out_action)
 
     def _build_toolbar(self) -> None:
-        bar = self.addToolBar("Main")
+        bar = self.addToolBar(self.tr("Main"))
         bar.setObjectName("mainToolbar")
         bar.setMovable(False)
         bar.setIconSize(style.icon_size())
@@ -229,7 +229,7 @@ class WindowChromeMixin:
     def _build_status_bar(self) -> None:
         status = self.statusBar()
         status.setSizeGripEnabled(False)
-        self.stage_label = QLabel("Ready")
+        self.stage_label = QLabel(self.tr("Ready"))
         self.progress_bar = ProgressLine()
         self.progress_bar.hide()
         # Fixed sizes: a label whose text changes several times a second must not re-lay the
@@ -239,7 +239,7 @@ class WindowChromeMixin:
         self.counts_label = _fixed_label(190, Qt.AlignmentFlag.AlignRight)
         self.memory_label = _fixed_label(160, Qt.AlignmentFlag.AlignRight)
         self.model_label = _fixed_label(210, Qt.AlignmentFlag.AlignRight)
-        self.model_label.setText("No model loaded")
+        self.model_label.setText(self.tr("No model loaded"))
         zoom = self.zoom_box = QWidget()
         zoom_row = QHBoxLayout(zoom)
         zoom_row.setContentsMargins(4, 0, 12, 0)
