@@ -138,6 +138,7 @@ def test_bundle_builds_and_passes_its_smoke_test(tmp_path: Path) -> None:
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
     assert BUNDLE.is_file()
     assert (BUNDLE.parent / "_internal" / "resources" / "app-icon-256.png").is_file()
+    assert (BUNDLE.parent / "_internal" / "i18n" / "caption_studio_ru.qm").is_file()
     work = tmp_path / "smoke"
     proc = subprocess.run([str(BUNDLE), "--smoke-test", "--smoke-test-dir", str(work)], env=_env(),
                           capture_output=True, text=True, timeout=300)

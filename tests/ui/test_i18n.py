@@ -240,6 +240,8 @@ def test_window_in_chinese(qapp: QApplication, make_window: Any, tmp_path: Path)
     assert shown["caption_all"] == "全部生成描述"
     assert shown["device_label"] == "设备"
     assert shown["stage"] == "就绪"
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+    assert buttons.button(QDialogButtonBox.StandardButton.Cancel).text() == "取消"
 
 
 def test_unknown_language_shows_english(qapp: QApplication, make_window: Any, tmp_path: Path) -> None:
