@@ -121,7 +121,7 @@ def qm_file(language: str, *, cache: Path | None = None, lrelease: Path | None =
     if not ts.is_file():
         log.warning("no translation source %s", ts)
         return None
-    target = (cache or cache_dir()) / name
+    target = Path(cache or cache_dir()) / name
     for qm in (ts.with_suffix(".qm"), target):
         if qm.is_file() and qm.stat().st_mtime >= ts.stat().st_mtime:
             return qm
@@ -163,7 +163,9 @@ def install_translators(app: Any, choice: str = "", *, system_name: str | None =
     from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 
     remove_translators(app)
-    language = resolve_language(choice, QLocale.system().name() if system_name is None else system_name)
+    if system_name is None:  # the UI language the user prefers (not the number-format locale)
+        system_name = next(iter(QLocale.system().uiLanguages()), QLocale.system().name())
+    language = resolve_language(choice, system_name)
     if language == "en":
         return "en"
     try:

@@ -197,7 +197,7 @@ def test_a_frozen_bundle_uses_its_bundled_qm(tmp_path: Path, monkeypatch: pytest
 
 # -- choosing the language ----------------------------------------------------------------------
 @pytest.mark.parametrize(("choice", "system", "expected"), [
-    ("", "ru_RU", "ru"), ("", "ru_UA", "ru"), ("", "zh_CN", "zh_CN"), ("", "zh_Hans_SG", "zh_CN"),
+    ("", "ru_RU", "ru"), ("", "ru_UA", "ru"), ("", "ru-Cyrl-RU", "ru"), ("", "zh-Hans-CN", "zh_CN"), ("", "zh_CN", "zh_CN"), ("", "zh_Hans_SG", "zh_CN"),
     ("", "zh_TW", "zh_CN"), ("", "de_DE", "en"), ("", "C", "en"), ("", "", "en"), ("en", "ru_RU", "en"),
     ("ru", "en_US", "ru"), ("zh_CN", "de_DE", "zh_CN"), ("klingon", "ru_RU", "en"),
 ])
@@ -309,3 +309,18 @@ def test_create_application_installs_the_chosen_language(qapp: QApplication) -> 
     assert QCoreApplication.translate("WindowChromeMixin", "Caption All") == "Подписать все"
     create_application([], language="en")
     assert QCoreApplication.translate("WindowChromeMixin", "Caption All") == "Caption All"
+
+
+@pytest.mark.parametrize(("lang_env", "expected"), [("ru_RU.UTF-8", "ru"), ("zh_CN.UTF-8", "zh_CN"),
+                                                     ("de_DE.UTF-8", "en")])
+def test_the_system_language_is_followed(lang_env: str, expected: str, tmp_path: Path) -> None:
+    """A fresh process with LANG set (no choice stored) shows that language, or English."""
+    code = ("from PySide6.QtCore import QCoreApplication\n"
+            "from desktop_app.ui import i18n\n"
+            "app = QCoreApplication([])\n"
+            f"print(i18n.install_translators(app, '', cache={str(tmp_path)!r}))\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LC_") and k != "LANGUAGE"}
+    env.update(LANG=lang_env, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == expected
