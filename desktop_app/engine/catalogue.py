@@ -252,7 +252,7 @@ _VISUAL = frozenset({"detailed", "casual", "straightforward", "product", "diffus
 _STILL = _VISUAL - {"video"}
 _PROSE = _VISUAL | {"seo", "social", "alt_text", "comparison", "video_timeline", "chart"}
 _OPTIONS: tuple[Option, ...] = (
-    Option("name", _t("Refer to a person by name", "Называть человека по имени", "用名字称呼人物"), _t(
+    Option("name", _t("Person's name", "Имя человека", "人物名字"), _t(
         "If there is a person or character, refer to them as {value}.",
         "Если есть человек или персонаж, называй его {value}.",
         "如果有人物或角色，称其为{value}。"), _PROSE - {"chart"}, takes_value=True,
@@ -260,35 +260,35 @@ _OPTIONS: tuple[Option, ...] = (
     Option("objects", _t("Only these objects", "Только эти объекты", "只找这些物体"), _t(
         "Find only these objects: {value}.", "Ищи только эти объекты: {value}.", "只查找这些物体：{value}。"),
         frozenset({"grounding"}), takes_value=True, value_label=_t("Objects", "Объекты", "物体")),
-    Option("lighting", _t("Mention lighting", "Упомянуть освещение", "提及光线"), _t(
+    Option("lighting", _t("Lighting", "Освещение", "光线"), _t(
         "Include information about the lighting.", "Опиши освещение.", "描述光线情况。"), _VISUAL),
-    Option("camera_angle", _t("Mention camera angle", "Упомянуть ракурс", "提及拍摄角度"), _t(
+    Option("camera_angle", _t("Camera angle", "Ракурс", "拍摄角度"), _t(
         "Include information about the camera angle.", "Укажи ракурс съёмки.", "说明拍摄角度。"),
         _VISUAL | {"video_timeline"}),
-    Option("shot_type", _t("Mention shot type", "Указать тип плана", "说明景别"), _t(
+    Option("shot_type", _t("Shot type", "Тип плана", "景别"), _t(
         "Name the shot type (close-up, medium shot, wide shot, …).",
         "Назови тип плана (крупный, средний, общий…).", "说明景别（特写、中景、远景等）。"),
         _VISUAL | {"video_timeline"}),
-    Option("depth_of_field", _t("Mention depth of field", "Упомянуть глубину резкости", "提及景深"), _t(
+    Option("depth_of_field", _t("Depth of field", "Глубина резкости", "景深"), _t(
         "Describe the depth of field: whether the background is sharp or blurred.",
         "Опиши глубину резкости: резкий фон или размытый.", "描述景深：背景是清晰还是虚化。"), _VISUAL),
-    Option("composition", _t("Mention composition style", "Указать стиль композиции", "说明构图风格"), _t(
+    Option("composition", _t("Composition", "Композиция", "构图"), _t(
         "Describe the composition style (rule of thirds, symmetry, leading lines, …).",
         "Опиши стиль композиции (правило третей, симметрия, ведущие линии…).",
         "描述构图风格（三分法、对称、引导线等）。"), _VISUAL),
-    Option("aesthetic", _t("Rate aesthetic quality", "Оценить эстетику", "评价美学质量"), _t(
+    Option("aesthetic", _t("Aesthetic quality", "Эстетика", "美学质量"), _t(
         "Rate the aesthetic quality from low to very high.",
         "Оцени эстетическое качество: от низкого до очень высокого.", "评价美学质量，从低到非常高。"),
         _VISUAL),
-    Option("watermark", _t("Mention watermark", "Упомянуть водяной знак", "提及水印"), _t(
+    Option("watermark", _t("Watermark", "Водяной знак", "水印"), _t(
         "Say whether there is a watermark.", "Скажи, есть ли водяной знак.", "说明是否有水印。"), _VISUAL),
-    Option("jpeg_artifacts", _t("Mention JPEG artefacts", "Упомянуть артефакты JPEG", "提及 JPEG 压缩痕迹"), _t(
+    Option("jpeg_artifacts", _t("JPEG artefacts", "Артефакты JPEG", "JPEG 压缩痕迹"), _t(
         "Say whether there are JPEG artefacts.", "Скажи, есть ли артефакты сжатия JPEG.",
         "说明是否有 JPEG 压缩痕迹。"), _STILL),
-    Option("no_text", _t("Don't mention text", "Не упоминать текст", "不提及文字"), _t(
+    Option("no_text", _t("No text", "Без текста", "不提文字"), _t(
         "Do not mention any text in the image.", "Не упоминай текст на изображении.",
         "不要提及图片中的任何文字。"), _PROSE - {"chart"}),
-    Option("no_resolution", _t("Don't mention resolution", "Не упоминать разрешение", "不提及分辨率"), _t(
+    Option("no_resolution", _t("No resolution", "Без разрешения", "不提分辨率"), _t(
         "Do not mention the image resolution.", "Не упоминай разрешение изображения.",
         "不要提及图片分辨率。"), _PROSE),
     Option("key_elements", _t("Key elements only", "Только главное", "只写关键元素"), _t(
