@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QLocale, QPoint, QRect, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QLocale, QPoint, QRect, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QInputDialog,
                                QLabel, QLayout, QLayoutItem, QLineEdit, QMenu, QMessageBox,
                                QPlainTextEdit, QPushButton, QSizePolicy, QSpinBox, QToolButton,
@@ -190,6 +190,7 @@ class PromptComposer(QWidget):
         self.user_combo.setToolTip(self.tr("Your saved presets"))
         self.save_button = QPushButton(self.tr("Save…"))
         self.save_button.setToolTip(self.tr("Save these choices as a preset"))
+        self.save_button.setStyleSheet("padding: 6px 9px;")  # leave the preset names room
         self.save_button.clicked.connect(self._on_save_clicked)
         self.more_button = QToolButton()
         self.more_button.setObjectName("flat")
@@ -212,6 +213,10 @@ class PromptComposer(QWidget):
         self.status_label.setObjectName("hint")
         self.status_label.setWordWrap(True)
         self.status_label.hide()
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.setInterval(8000)
+        self._status_timer.timeout.connect(self.status_label.hide)
         box.addWidget(self.status_label)
         return box
 
@@ -442,6 +447,10 @@ class PromptComposer(QWidget):
         self.status_label.setText(text)
         self.status_label.setStyleSheet(f"color: {style.DANGER};" if error else "")
         self.status_label.show()
+        if error:  # an error stays until the next message; news fades
+            self._status_timer.stop()
+        else:
+            self._status_timer.start()
         return not error
 
     # -- refreshing --------------------------------------------------------------------------
