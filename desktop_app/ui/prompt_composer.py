@@ -6,9 +6,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QLocale, QPoint, QRect, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QLocale, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QInputDialog,
-                               QLabel, QLayout, QLayoutItem, QLineEdit, QMenu, QMessageBox,
+                               QLabel, QLineEdit, QMenu, QMessageBox,
                                QPlainTextEdit, QPushButton, QSizePolicy, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -17,6 +17,7 @@ from ..engine.catalogue import (ALIASES, DEFAULT_LANGUAGE, DEFAULT_LENGTH, DEFAU
                                 PromptChoice, applicable_options, normalize_length)
 from ..library.presets import PresetError, PresetStore, UserPreset
 from . import style
+from .flow_layout import FlowLayout
 
 log = logging.getLogger(__name__)
 
@@ -44,66 +45,6 @@ def ui_language() -> str:
     """The catalogue language matching the UI's locale: 'ru', 'zh' or 'en'."""
     language = QLocale().language()
     return {QLocale.Language.Russian: "ru", QLocale.Language.Chinese: "zh"}.get(language, "en")
-
-
-class FlowLayout(QLayout):
-    """Lays its widgets out in rows, wrapping at the available width (option chips)."""
-
-    def __init__(self, parent: QWidget | None = None, spacing: int = 4) -> None:
-        super().__init__(parent)
-        self._items: list[QLayoutItem] = []
-        self._spacing = spacing
-        self.setContentsMargins(0, 0, 0, 0)
-
-    def addItem(self, item: QLayoutItem) -> None:  # noqa: N802 - Qt override
-        self._items.append(item)
-
-    def count(self) -> int:
-        return len(self._items)
-
-    def itemAt(self, index: int) -> QLayoutItem | None:  # noqa: N802
-        return self._items[index] if 0 <= index < len(self._items) else None
-
-    def takeAt(self, index: int) -> QLayoutItem | None:  # noqa: N802
-        return self._items.pop(index) if 0 <= index < len(self._items) else None
-
-    def expandingDirections(self) -> Qt.Orientation:  # noqa: N802
-        return Qt.Orientation(0)
-
-    def hasHeightForWidth(self) -> bool:  # noqa: N802
-        return True
-
-    def heightForWidth(self, width: int) -> int:  # noqa: N802
-        return self._arrange(QRect(0, 0, width, 0), move=False)
-
-    def setGeometry(self, rect: QRect) -> None:  # noqa: N802
-        super().setGeometry(rect)
-        self._arrange(rect, move=True)
-
-    def sizeHint(self) -> QSize:  # noqa: N802
-        return self.minimumSize()
-
-    def minimumSize(self) -> QSize:  # noqa: N802
-        size = QSize()
-        for item in self._items:
-            if not item.isEmpty():
-                size = size.expandedTo(item.minimumSize())
-        return size
-
-    def _arrange(self, rect: QRect, move: bool) -> int:
-        x, y, row_height = rect.x(), rect.y(), 0
-        for item in self._items:
-            if item.isEmpty():  # hidden chips take no room
-                continue
-            hint = item.sizeHint()
-            if x + hint.width() > rect.right() + 1 and row_height:
-                x, y = rect.x(), y + row_height + self._spacing
-                row_height = 0
-            if move:
-                item.setGeometry(QRect(QPoint(x, y), hint))
-            x += hint.width() + self._spacing
-            row_height = max(row_height, hint.height())
-        return y + row_height - rect.y()
 
 
 class PromptComposer(QWidget):
