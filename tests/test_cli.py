@@ -215,3 +215,25 @@ def test_user_preset_and_prompt_override(tmp_path, tiny_model_dir):
                    "Just {filename}", "--report", str(report)) == 0
     assert json.loads(report.read_text())["prompt"] == "Just {filename}"
     assert _stored_prompts(folder, data) == {"Just {filename}"}
+
+
+def test_resolve_prompt_aliases_custom_presets_and_refinements(tmp_path):
+    from desktop_app.cli import build_parser
+    from desktop_app.cli_prompts import resolve_prompt
+    from desktop_app.engine.catalogue import PromptChoice, compose
+    from desktop_app.library.presets import PresetStore, UserPreset
+
+    def resolved(*flags):
+        return resolve_prompt(build_parser().parse_args([str(tmp_path), "--data-dir", str(tmp_path), *flags]))
+
+    assert resolved().prompt == compose("detailed")
+    assert resolved("--preset", "short").prompt == compose("straightforward", "very_short")  # an old name
+    assert resolved("--preset", "short", "--length", "long").prompt == compose("straightforward", "long")
+    assert resolved("--preset", "OCR", "--length", "80").prompt == compose("ocr")  # no length: ignored
+    PresetStore.default(tmp_path).save(UserPreset("Mine", PromptChoice.make("casual", "short"),
+                                                  custom_text="My {filename}", system_prompt="Be kind."))
+    mine = resolved("--preset", "mine", "--system", "Be brief.")
+    assert (mine.prompt, mine.system_prompt) == ("My {filename}", "Be brief.")
+    assert "custom text" in mine.source
+    refined = resolved("--preset", "Mine", "--caption-language", "zh")  # refining composes the choice
+    assert refined.prompt == compose("casual", "short", [], "zh") and refined.system_prompt == "Be kind."

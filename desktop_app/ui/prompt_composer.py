@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QLocale, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QLocale, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QInputDialog,
                                QLabel, QLineEdit, QMenu, QMessageBox,
                                QPlainTextEdit, QPushButton, QSizePolicy, QSpinBox, QToolButton,
@@ -218,6 +218,27 @@ class PromptComposer(QWidget):
         combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         combo.currentIndexChanged.connect(self._on_choice_changed)
         return combo
+
+    def relabel(self) -> None:
+        """Show the catalogue's labels in the UI's current language (after a language change)."""
+        self._lang = ui_language()
+        for combo, table in ((self.type_combo, TYPES), (self.length_combo, LENGTHS)):
+            for i in range(combo.count()):
+                if combo.itemData(i) in table:
+                    combo.setItemText(i, table[combo.itemData(i)].label[self._lang])
+        for key, chip in self.option_buttons.items():
+            chip.setText(OPTIONS[key].label[self._lang])
+            chip.setToolTip(OPTIONS[key].text[self._lang].replace("{value}", "…"))
+        for key, edit in self.value_edits.items():
+            edit.setPlaceholderText(OPTIONS[key].value_label[self._lang])
+            label = self.values_form.labelForField(edit)
+            if isinstance(label, QLabel):
+                label.setText(OPTIONS[key].value_label[self._lang])
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() in (QEvent.Type.LanguageChange, QEvent.Type.LocaleChange):
+            self.relabel()
+        super().changeEvent(event)
 
     # -- values ------------------------------------------------------------------------------
     def choice(self) -> PromptChoice:

@@ -187,3 +187,11 @@ def test_labels_follow_the_ui_language(qtbot: Any, tmp_path: Path) -> None:
     assert widget.type_combo.itemText(0) == TYPES["detailed"].label["ru"]
     assert widget.option_buttons["lighting"].text() == OPTIONS["lighting"].label["ru"]
     assert widget.prompt_edit.toPlainText() == compose("detailed")  # the caption language is separate
+    QLocale.setDefault(QLocale(QLocale.Language.Chinese))
+    try:
+        widget.relabel()
+    finally:
+        QLocale.setDefault(previous)
+    assert widget.type_combo.itemText(0) == TYPES["detailed"].label["zh"]
+    assert widget.option_buttons["name"].text() == OPTIONS["name"].label["zh"]
+    assert widget.values_form.labelForField(widget.value_edits["name"]).text() == "名字"
