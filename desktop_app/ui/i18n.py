@@ -149,9 +149,19 @@ def stored_choice(qsettings: Any) -> str:
 
 
 def remove_translators(app: Any) -> None:
-    """Uninstall what `install_translators` installed (English again)."""
+    """Uninstall what `install_translators` installed (English again, the system's locale)."""
+    from PySide6.QtCore import QLocale
+
     while _installed:
         app.removeTranslator(_installed.pop())
+    QLocale.setDefault(QLocale.system())
+
+
+def _set_locale(language: str) -> None:
+    """QLocale() follows the UI language (numbers, and code that asks QLocale which language)."""
+    from PySide6.QtCore import QLocale
+
+    QLocale.setDefault(QLocale(language))
 
 
 def install_translators(app: Any, choice: str = "", *, system_name: str | None = None,
@@ -167,6 +177,8 @@ def install_translators(app: Any, choice: str = "", *, system_name: str | None =
         system_name = next(iter(QLocale.system().uiLanguages()), QLocale.system().name())
     language = resolve_language(choice, system_name)
     if language == "en":
+        if choice == "en":
+            _set_locale("en_US")  # chosen on a system in another language
         return "en"
     try:
         qm = qm_file(language, cache=cache, lrelease=lrelease)
@@ -185,6 +197,7 @@ def install_translators(app: Any, choice: str = "", *, system_name: str | None =
     if qt_own.load(f"qtbase_{language}", qt_dir) or qt_own.load(f"qtbase_{language.split('_')[0]}", qt_dir):
         app.installTranslator(qt_own)
         _installed.append(qt_own)
+    _set_locale(language)
     app.installTranslator(ours)
     _installed.append(ours)
     log.info("UI language: %s (%s)", language, qm)

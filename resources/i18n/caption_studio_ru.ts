@@ -893,6 +893,190 @@ and saves it beside the image as a .txt file you can edit.</source>
     </message>
 </context>
 <context>
+    <name>PromptComposer</name>
+    <message>
+        <source>Word count…</source>
+        <extracomment>The RunSettings fields the composer owns.</extracomment>
+        <translation>Число слов…</translation>
+    </message>
+    <message>
+        <source> words</source>
+        <translation> слов</translation>
+    </message>
+    <message>
+        <source>The prompt is written in this language, so the model answers in it</source>
+        <translation>Промпт пишется на этом языке, поэтому модель отвечает на нём</translation>
+    </message>
+    <message>
+        <source>Type</source>
+        <translation>Тип</translation>
+    </message>
+    <message>
+        <source>Length</source>
+        <translation>Длина</translation>
+    </message>
+    <message>
+        <source>Caption in</source>
+        <translation>Язык подписи</translation>
+    </message>
+    <message>
+        <source>What should the model write?</source>
+        <translation>Что должна написать модель?</translation>
+    </message>
+    <message>
+        <source>Insert: %1</source>
+        <translation>Вставить: %1</translation>
+    </message>
+    <message>
+        <source>System prompt (optional)</source>
+        <translation>Системный промпт (необязательно)</translation>
+    </message>
+    <message>
+        <source>Your saved presets</source>
+        <translation>Ваши сохранённые пресеты</translation>
+    </message>
+    <message>
+        <source>Save…</source>
+        <translation>Сохранить…</translation>
+    </message>
+    <message>
+        <source>Save these choices as a preset</source>
+        <translation>Сохранить этот выбор как пресет</translation>
+    </message>
+    <message>
+        <source>Rename, delete, export or import presets</source>
+        <translation>Переименовать, удалить, экспортировать или импортировать пресеты</translation>
+    </message>
+    <message>
+        <source>Rename preset…</source>
+        <translation>Переименовать пресет…</translation>
+    </message>
+    <message>
+        <source>Delete preset…</source>
+        <translation>Удалить пресет…</translation>
+    </message>
+    <message>
+        <source>Export presets…</source>
+        <translation>Экспорт пресетов…</translation>
+    </message>
+    <message>
+        <source>Import presets…</source>
+        <translation>Импорт пресетов…</translation>
+    </message>
+    <message>
+        <source>Options</source>
+        <translation>Параметры</translation>
+    </message>
+    <message>
+        <source>Reset to composed</source>
+        <translation>Вернуть составленный</translation>
+    </message>
+    <message>
+        <source>Throw away your edits and use the composed prompt</source>
+        <translation>Отбросить ваши правки и взять составленный промпт</translation>
+    </message>
+    <message>
+        <source>No saved preset</source>
+        <translation>Нет сохранённого пресета</translation>
+    </message>
+    <message>
+        <source>Not saved: %1</source>
+        <translation>Не сохранено: %1</translation>
+    </message>
+    <message>
+        <source>Saved preset “%1”.</source>
+        <translation>Пресет «%1» сохранён.</translation>
+    </message>
+    <message>
+        <source>Not renamed: %1</source>
+        <translation>Не переименовано: %1</translation>
+    </message>
+    <message>
+        <source>Renamed to “%1”.</source>
+        <translation>Переименовано в «%1».</translation>
+    </message>
+    <message>
+        <source>Not deleted: %1</source>
+        <translation>Не удалено: %1</translation>
+    </message>
+    <message>
+        <source>Deleted preset “%1”.</source>
+        <translation>Пресет «%1» удалён.</translation>
+    </message>
+    <message>
+        <source>Not exported: %1</source>
+        <translation>Не экспортировано: %1</translation>
+    </message>
+    <message>
+        <source>Exported %1 presets to %2.</source>
+        <translation>Экспортировано пресетов: %1, в %2.</translation>
+    </message>
+    <message>
+        <source>Not imported: %1</source>
+        <translation>Не импортировано: %1</translation>
+    </message>
+    <message>
+        <source>Imported %1 presets: %2</source>
+        <translation>Импортировано пресетов: %1: %2</translation>
+    </message>
+    <message>
+        <source>This type ignores the length</source>
+        <translation>Этот тип не учитывает длину</translation>
+    </message>
+    <message>
+        <source>Custom prompt (edited)</source>
+        <translation>Свой промпт (изменён)</translation>
+    </message>
+    <message>
+        <source>Prompt (composed)</source>
+        <translation>Промпт (составлен)</translation>
+    </message>
+    <message>
+        <source>Save preset</source>
+        <translation>Сохранить пресет</translation>
+    </message>
+    <message>
+        <source>Preset name:</source>
+        <translation>Имя пресета:</translation>
+    </message>
+    <message>
+        <source>Replace the preset “%1”?</source>
+        <translation>Заменить пресет «%1»?</translation>
+    </message>
+    <message>
+        <source>Rename preset</source>
+        <translation>Переименовать пресет</translation>
+    </message>
+    <message>
+        <source>New name:</source>
+        <translation>Новое имя:</translation>
+    </message>
+    <message>
+        <source>Delete preset</source>
+        <translation>Удалить пресет</translation>
+    </message>
+    <message>
+        <source>Delete the preset “%1”?</source>
+        <translation>Удалить пресет «%1»?</translation>
+    </message>
+    <message>
+        <source>Export presets</source>
+        <translation>Экспорт пресетов</translation>
+    </message>
+    <message>
+        <source>Presets (*.json)</source>
+        <translation>Пресеты (*.json)</translation>
+    </message>
+    <message>
+        <source>Import presets</source>
+        <translation>Импорт пресетов</translation>
+    </message>
+    <message>
+        <source>Presets (*.json);;All files (*)</source>
+        <translation>Пресеты (*.json);;Все файлы (*)</translation>
+    </message>
+</context>
+<context>
     <name>RunControllerMixin</name>
     <message>
         <source>Loading model</source>
@@ -1105,22 +1289,6 @@ and saves it beside the image as a .txt file you can edit.</source>
     <message>
         <source>Manage models…</source>
         <translation>Управление моделями…</translation>
-    </message>
-    <message>
-        <source>Custom prompt</source>
-        <translation>Свой промпт</translation>
-    </message>
-    <message>
-        <source>What should the model write?</source>
-        <translation>Что должна написать модель?</translation>
-    </message>
-    <message>
-        <source>Insert: %1</source>
-        <translation>Вставить: %1</translation>
-    </message>
-    <message>
-        <source>System prompt (optional)</source>
-        <translation>Системный промпт (необязательно)</translation>
     </message>
     <message>
         <source>Greedy (0)</source>

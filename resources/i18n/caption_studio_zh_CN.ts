@@ -879,6 +879,190 @@ and saves it beside the image as a .txt file you can edit.</source>
     </message>
 </context>
 <context>
+    <name>PromptComposer</name>
+    <message>
+        <source>Word count…</source>
+        <extracomment>The RunSettings fields the composer owns.</extracomment>
+        <translation>字数…</translation>
+    </message>
+    <message>
+        <source> words</source>
+        <translation> 词</translation>
+    </message>
+    <message>
+        <source>The prompt is written in this language, so the model answers in it</source>
+        <translation>提示词以此语言书写，因此模型也用此语言回答</translation>
+    </message>
+    <message>
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <source>Length</source>
+        <translation>长度</translation>
+    </message>
+    <message>
+        <source>Caption in</source>
+        <translation>描述语言</translation>
+    </message>
+    <message>
+        <source>What should the model write?</source>
+        <translation>希望模型写些什么？</translation>
+    </message>
+    <message>
+        <source>Insert: %1</source>
+        <translation>插入：%1</translation>
+    </message>
+    <message>
+        <source>System prompt (optional)</source>
+        <translation>系统提示词（可选）</translation>
+    </message>
+    <message>
+        <source>Your saved presets</source>
+        <translation>您保存的预设</translation>
+    </message>
+    <message>
+        <source>Save…</source>
+        <translation>保存…</translation>
+    </message>
+    <message>
+        <source>Save these choices as a preset</source>
+        <translation>将这些选项保存为预设</translation>
+    </message>
+    <message>
+        <source>Rename, delete, export or import presets</source>
+        <translation>重命名、删除、导出或导入预设</translation>
+    </message>
+    <message>
+        <source>Rename preset…</source>
+        <translation>重命名预设…</translation>
+    </message>
+    <message>
+        <source>Delete preset…</source>
+        <translation>删除预设…</translation>
+    </message>
+    <message>
+        <source>Export presets…</source>
+        <translation>导出预设…</translation>
+    </message>
+    <message>
+        <source>Import presets…</source>
+        <translation>导入预设…</translation>
+    </message>
+    <message>
+        <source>Options</source>
+        <translation>选项</translation>
+    </message>
+    <message>
+        <source>Reset to composed</source>
+        <translation>恢复为组合提示词</translation>
+    </message>
+    <message>
+        <source>Throw away your edits and use the composed prompt</source>
+        <translation>放弃您的修改，使用组合生成的提示词</translation>
+    </message>
+    <message>
+        <source>No saved preset</source>
+        <translation>没有保存的预设</translation>
+    </message>
+    <message>
+        <source>Not saved: %1</source>
+        <translation>未保存：%1</translation>
+    </message>
+    <message>
+        <source>Saved preset “%1”.</source>
+        <translation>已保存预设“%1”。</translation>
+    </message>
+    <message>
+        <source>Not renamed: %1</source>
+        <translation>未重命名：%1</translation>
+    </message>
+    <message>
+        <source>Renamed to “%1”.</source>
+        <translation>已重命名为“%1”。</translation>
+    </message>
+    <message>
+        <source>Not deleted: %1</source>
+        <translation>未删除：%1</translation>
+    </message>
+    <message>
+        <source>Deleted preset “%1”.</source>
+        <translation>已删除预设“%1”。</translation>
+    </message>
+    <message>
+        <source>Not exported: %1</source>
+        <translation>未导出：%1</translation>
+    </message>
+    <message>
+        <source>Exported %1 presets to %2.</source>
+        <translation>已将 %1 个预设导出到 %2。</translation>
+    </message>
+    <message>
+        <source>Not imported: %1</source>
+        <translation>未导入：%1</translation>
+    </message>
+    <message>
+        <source>Imported %1 presets: %2</source>
+        <translation>已导入 %1 个预设：%2</translation>
+    </message>
+    <message>
+        <source>This type ignores the length</source>
+        <translation>此类型忽略长度</translation>
+    </message>
+    <message>
+        <source>Custom prompt (edited)</source>
+        <translation>自定义提示词（已编辑）</translation>
+    </message>
+    <message>
+        <source>Prompt (composed)</source>
+        <translation>提示词（组合生成）</translation>
+    </message>
+    <message>
+        <source>Save preset</source>
+        <translation>保存预设</translation>
+    </message>
+    <message>
+        <source>Preset name:</source>
+        <translation>预设名称：</translation>
+    </message>
+    <message>
+        <source>Replace the preset “%1”?</source>
+        <translation>替换预设“%1”？</translation>
+    </message>
+    <message>
+        <source>Rename preset</source>
+        <translation>重命名预设</translation>
+    </message>
+    <message>
+        <source>New name:</source>
+        <translation>新名称：</translation>
+    </message>
+    <message>
+        <source>Delete preset</source>
+        <translation>删除预设</translation>
+    </message>
+    <message>
+        <source>Delete the preset “%1”?</source>
+        <translation>删除预设“%1”？</translation>
+    </message>
+    <message>
+        <source>Export presets</source>
+        <translation>导出预设</translation>
+    </message>
+    <message>
+        <source>Presets (*.json)</source>
+        <translation>预设 (*.json)</translation>
+    </message>
+    <message>
+        <source>Import presets</source>
+        <translation>导入预设</translation>
+    </message>
+    <message>
+        <source>Presets (*.json);;All files (*)</source>
+        <translation>预设 (*.json);;所有文件 (*)</translation>
+    </message>
+</context>
+<context>
     <name>RunControllerMixin</name>
     <message>
         <source>Loading model</source>
@@ -1091,22 +1275,6 @@ and saves it beside the image as a .txt file you can edit.</source>
     <message>
         <source>Manage models…</source>
         <translation>管理模型…</translation>
-    </message>
-    <message>
-        <source>Custom prompt</source>
-        <translation>自定义提示词</translation>
-    </message>
-    <message>
-        <source>What should the model write?</source>
-        <translation>希望模型写些什么？</translation>
-    </message>
-    <message>
-        <source>Insert: %1</source>
-        <translation>插入：%1</translation>
-    </message>
-    <message>
-        <source>System prompt (optional)</source>
-        <translation>系统提示词（可选）</translation>
     </message>
     <message>
         <source>Greedy (0)</source>

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QSettings, QTranslator
+from PySide6.QtCore import QCoreApplication, QLocale, QSettings, QTranslator
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFormLayout
 
 from desktop_app.ui import i18n
@@ -223,6 +223,7 @@ def test_window_in_russian(qapp: QApplication, make_window: Any, tmp_path: Path)
     assert shown["stage"] == "Готово"
     assert shown["drop_hint"] == "Перетащите сюда папку с изображениями"
     assert window.settings_panel.language_chooser.combo.itemText(0) == "Как в системе"
+    assert QLocale().language() == QLocale.Language.Russian
     # Qt's own strings (standard buttons) come from qtbase_ru.qm of the PySide6 package.
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
     assert buttons.button(QDialogButtonBox.StandardButton.Cancel).text() == "Отмена"
@@ -240,6 +241,10 @@ def test_window_in_chinese(qapp: QApplication, make_window: Any, tmp_path: Path)
     assert shown["caption_all"] == "全部生成描述"
     assert shown["device_label"] == "设备"
     assert shown["stage"] == "就绪"
+    assert QLocale().language() == QLocale.Language.Chinese  # code asking QLocale follows the UI
+    from desktop_app.ui.prompt_composer import ui_language
+
+    assert ui_language() == "zh"  # the prompt composer shows its catalogue in Chinese
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
     assert buttons.button(QDialogButtonBox.StandardButton.Cancel).text() == "取消"
 
@@ -250,6 +255,7 @@ def test_unknown_language_shows_english(qapp: QApplication, make_window: Any, tm
     assert shown["menus"] == ["&File", "&Edit", "&Caption", "&View"]
     assert shown["caption_all"] == "Caption All"
     assert shown["device_label"] == "Device"
+    assert QLocale() == QLocale.system()
 
 
 def test_switching_back_to_english_removes_the_translators(qapp: QApplication, tmp_path: Path) -> None:
