@@ -165,7 +165,8 @@ class WindowChromeMixin:
 
     def _build_docks(self) -> None:
         self.settings_panel = SettingsPanel(self.qsettings, self, data_dir=self.data_dir)
-        self.settings_panel.setMinimumWidth(316)
+        # wider where a language's labels need it (the panel never scrolls sideways)
+        self.settings_panel.setMinimumWidth(max(316, self.settings_panel.widget().minimumSizeHint().width() + 12))
         self.settings_dock = self._dock(self.tr("Settings"), "settingsDock", self.settings_panel,
                                         Qt.DockWidgetArea.LeftDockWidgetArea)
         self.live_panel = LivePanel(self.loader.pixmap, self)

@@ -518,7 +518,7 @@ and saves it beside the image as a .txt file you can edit.</source>
     </message>
     <message>
         <source>Failed</source>
-        <translation>Ошибки</translation>
+        <translation>Сбои</translation>
     </message>
     <message>
         <source>Cut</source>
@@ -977,7 +977,7 @@ and saves it beside the image as a .txt file you can edit.</source>
     </message>
     <message>
         <source>No saved preset</source>
-        <translation>Нет сохранённого пресета</translation>
+        <translation>Без пресета</translation>
     </message>
     <message>
         <source>Not saved: %1</source>
@@ -1376,7 +1376,7 @@ and saves it beside the image as a .txt file you can edit.</source>
     </message>
     <message>
         <source>edited</source>
-        <translation>изменено</translation>
+        <translation>правка</translation>
     </message>
     <message>
         <source>failed</source>
