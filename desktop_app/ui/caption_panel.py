@@ -86,7 +86,7 @@ class PreviewView(QWidget):
             p.setBrush(QColor(style.SURFACE))
             p.drawRoundedRect(rect, 12, 12)
             p.setPen(QColor(style.FAINT))
-            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, self._text)
+            p.drawText(rect.adjusted(16, 0, -16, 0), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._text)
             return
         ratio = pixmap.devicePixelRatio() or 1.0
         w, h = pixmap.width() / ratio, pixmap.height() / ratio

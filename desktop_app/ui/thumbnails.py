@@ -239,7 +239,7 @@ class _ThumbnailJob(QRunnable):
                 image = make_thumbnail(key, self._thumb_size, self._cache_dir)
         except Exception as exc:  # any unreadable file: a broken tile, never a crash
             log.info("No thumbnail for %s: %s", key, exc)
-            image, error = QImage(), str(exc) or type(exc).__name__
+            image, error = QImage(), getattr(exc, "reason", None) or str(exc) or type(exc).__name__
         try:
             self._relay.finished.emit(self._generation, key, image, error, duration)
         except RuntimeError:  # the loader was deleted meanwhile

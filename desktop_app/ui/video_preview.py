@@ -106,7 +106,7 @@ class _DecodeJob(QRunnable):
                     try:
                         info = probe_video(path)
                     except Exception as exc:  # a bad file: the player says why
-                        error = str(exc) or type(exc).__name__
+                        error = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
                     self._relay.probed.emit(session, info, error)
                 else:
                     assert frame is not None
@@ -114,7 +114,7 @@ class _DecodeJob(QRunnable):
                     try:
                         image = pil_to_qimage(read_frame_at(path, frame[1], max_side=FRAME_EDGE))
                     except Exception as exc:
-                        error = str(exc) or type(exc).__name__
+                        error = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
                     self._relay.decoded.emit(session, frame[0], image, error)
             except RuntimeError:  # the player is gone
                 with requests.lock:
@@ -305,7 +305,8 @@ class VideoPlayer(QWidget):
             return
         self._info = info
         if info is None:
-            self._sink.set_pixmap(None, self.tr("Cannot play this video: {reason}").format(reason=error))
+            self._sink.set_pixmap(None, self.tr("Cannot play this video:\n{reason}").format(reason=error))
+            self.hide()  # nothing to play: the reason alone
             self.info_changed.emit(None)
             return
         frame_ms = max(1, round(1000 / info.fps)) if info.fps > 0 else 40
@@ -327,7 +328,7 @@ class VideoPlayer(QWidget):
         self._shown = request_id
         if image.isNull():
             if self._info is not None and (self._sink.pixmap() is None or self._sink.pixmap().isNull()):
-                self._sink.set_pixmap(None, self.tr("Cannot show this frame: {reason}").format(reason=error))
+                self._sink.set_pixmap(None, self.tr("Cannot show this frame:\n{reason}").format(reason=error))
             log.info("No preview frame at %.2f s: %s", seconds, error)
             return
         self._sink.set_pixmap(QPixmap.fromImage(image))

@@ -21,6 +21,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.engine import video as engine_video
+from desktop_app.testing.videos import write_audio_only
 from desktop_app.ui import style, video_thumbs
 from desktop_app.ui.main_window import MainWindow
 from desktop_app.ui.media_model import MediaListModel, Roles
@@ -82,6 +83,7 @@ def media(tmp_path: Path) -> dict[str, Path]:
     paths["broken"].write_bytes(b"\x00\x00\x00\x18ftypmp42 cut off here")
     paths["fake"] = folder / "f_fake.webm"
     paths["fake"].write_text("this is a text file", encoding="utf-8")
+    paths["audio"] = write_audio_only(folder / "g_sound.mp4")
     return paths
 
 
@@ -136,7 +138,7 @@ def test_video_posters_are_decoded_off_the_gui_thread_with_their_duration(
         return real(path, size)
 
     monkeypatch.setattr(video_thumbs, "decode_poster", decode)
-    videos = [media["clip"], media["long"], media["broken"], media["fake"]]
+    videos = [media["clip"], media["long"], media["broken"], media["fake"], media["audio"]]
     for path in videos:
         loader.request(path)
     wait_thumbnails(qtbot, loader, videos)
@@ -148,11 +150,12 @@ def test_video_posters_are_decoded_off_the_gui_thread_with_their_duration(
     assert loader.duration(media["long"]) == pytest.approx(62, abs=1)
     red, _, blue = centre(clip)  # the frame 0.3 s in (of 3 s): 10% of the way to blue
     assert abs(red - 229) < 20 and abs(blue - 26) < 20
-    for bad in (media["broken"], media["fake"]):
+    for bad in (media["broken"], media["fake"], media["audio"]):
         assert loader.pixmap(bad).cacheKey() == broken
         assert loader.duration(bad) is None
-        assert bad.name in loader.error(bad)  # the reason names the file
+        assert loader.error(bad) and str(bad) not in loader.error(bad)  # the reason alone
     assert "truncated" in loader.error(media["broken"]) or "corrupt" in loader.error(media["broken"])
+    assert "no video stream" in loader.error(media["audio"])
 
 
 def test_a_second_loader_reads_poster_and_duration_from_the_disk_cache(
@@ -200,8 +203,8 @@ def test_window_shows_video_tiles_and_plays_and_scrubs_in_the_panel(
         qtbot: Any, window: MainWindow, media: dict[str, Path]) -> None:
     with qtbot.waitSignal(window.folder_opened, timeout=15_000):
         window.open_folder(media["clip"].parent)
-    assert window.model.rowCount() == 6
-    all_paths = [media[k] for k in ("image", "image2", "clip", "long", "broken", "fake")]
+    assert window.model.rowCount() == 7
+    all_paths = [media[k] for k in ("image", "image2", "clip", "long", "broken", "fake", "audio")]
     window.grid.viewport().repaint()
     wait_thumbnails(qtbot, window.loader, all_paths)
     loader, broken = window.loader, window.loader.broken_pixmap().cacheKey()
@@ -246,7 +249,11 @@ def test_window_shows_video_tiles_and_plays_and_scrubs_in_the_panel(
 
     window.select_paths([media["broken"]])  # a broken video: the reason, no controls
     qtbot.waitUntil(lambda: "Cannot play this video" in panel.preview._text, timeout=10_000)
-    assert panel.preview.pixmap() is None and not player.play_button.isEnabled()
+    assert panel.preview.pixmap() is None and not player.isVisible()
+
+    window.select_paths([media["long"]])  # the next video shows its controls again
+    qtbot.waitUntil(lambda: player.isVisible() and player.play_button.isEnabled(), timeout=10_000)
+    assert player.time_label.text() == "0:00 / 1:02"
 
     window.select_paths([media["image"]])  # images keep the image preview
     assert not player.isVisible()
