@@ -1,33 +1,38 @@
 """The caption panel's video player: frame previews decoded off the GUI thread, a scrub slider,
 play/pause and the time.
 
-The installed PySide6 (Essentials) has no QtMultimedia, so playing is stepping: a QTimer asks
-for the frame at the current time about ten times a second, one frame is decoded at a time
-on a private thread, and a request overtaken by a newer one is dropped before it is decoded.
+The installed PySide6 (Essentials) has no QtMultimedia, so playing is stepping: a QTimer moves
+the playhead about ten times a second and shows the frame due, decoded ahead on a private
+thread (`video_decoder`); a scrub request overtaken by a newer one is dropped undecoded.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QSize, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QWidget
 
 from . import style
+from .video_decoder import FrameDecoder
 from .video_thumbs import format_duration
 
 log = logging.getLogger(__name__)
 
-#: Frames shown per second while playing (each one decoded on demand).
+QWIDGETSIZE_MAX = (1 << 24) - 1
+
+#: Frames shown per second while playing.
 PREVIEW_FPS = 10
-#: Longest edge frames are decoded at (enough for the panel on a large screen).
+#: Longest edge of a frame shown paused or scrubbed (enough for the panel on a large screen).
 FRAME_EDGE = 1280
+#: Longest edge of the frames shown while playing (decoded ahead: smaller, to keep up).
+PLAY_EDGE = 960
+#: Seconds of frames decoded in one go while playing.
+CHUNK_S = 1.0
 
 _PLAY = '<path fill="currentColor" d="M8 5.5v13a1 1 0 0 0 1.5.86l10.2-6.5a1 1 0 0 0 0-1.72L9.5 4.64A1 1 0 0 0 8 5.5z"/>'
 _PAUSE = ('<rect fill="currentColor" x="6.5" y="5" width="4" height="14" rx="1.2"/>'
@@ -58,76 +63,14 @@ def _icon(body: str) -> QIcon:
     return result
 
 
-@dataclass
-class _Requests:
-    """What the decoding thread should do next (shared with the GUI thread under `lock`)."""
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    session: int = 0  # bumped per opened file: results of an older one are dropped
-    path: Path | None = None
-    probe: bool = False  # read the headers first
-    frame: tuple[int, float] | None = None  # (request id, seconds): only the newest is kept
-    running: bool = False  # a job is draining the requests
-
-
-class _Relay(QObject):
-    """Carries the decoding thread's results to the player (lives in the GUI thread)."""
-
-    probed = Signal(int, object, str)  # session, VideoInfo or None, error
-    decoded = Signal(int, int, QImage, str)  # session, request id, frame (null on error), error
-
-
-class _DecodeJob(QRunnable):
-    """Drains the requests: the probe first, then the newest frame, until none is left."""
-
-    def __init__(self, requests: _Requests, relay: _Relay) -> None:
-        super().__init__()
-        self._requests, self._relay = requests, relay
-
-    def run(self) -> None:
-        from desktop_app.engine.video import probe_video, read_frame_at
-
-        from .thumbnails import pil_to_qimage
-
-        requests = self._requests
-        while True:
-            with requests.lock:
-                session, path = requests.session, requests.path
-                probe, frame = requests.probe, requests.frame
-                requests.probe = False
-                if not probe:
-                    requests.frame = None
-                if path is None or (not probe and frame is None):
-                    requests.running = False
-                    return
-            try:
-                if probe:
-                    info, error = None, ""
-                    try:
-                        info = probe_video(path)
-                    except Exception as exc:  # a bad file: the player says why
-                        error = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-                    self._relay.probed.emit(session, info, error)
-                else:
-                    assert frame is not None
-                    image, error = QImage(), ""
-                    try:
-                        image = pil_to_qimage(read_frame_at(path, frame[1], max_side=FRAME_EDGE))
-                    except Exception as exc:
-                        error = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-                    self._relay.decoded.emit(session, frame[0], image, error)
-            except RuntimeError:  # the player is gone
-                with requests.lock:
-                    requests.running = False
-                return
-
-
 class VideoPlayer(QWidget):
     """Play/pause, a scrub slider and "0:03 / 0:12" under a frame sink, for one video at a time.
 
     `open(path)` probes the file and shows its first frame; scrubbing shows the frame under the
-    slider; playing steps at `PREVIEW_FPS` in real time (frames that cannot keep up are
-    skipped, never queued). Every decode runs on one private thread.
+    slider (requests overtaken while decoding are dropped); playing advances in real time and
+    shows about `PREVIEW_FPS` frames a second, decoded a second at a time ahead of the
+    playhead. When decoding cannot keep up, frames are skipped, never queued. Pausing shows
+    the frame at full preview size again.
 
     Signals:
         info_changed(object): the shown video's `VideoInfo` (None when it cannot be read).
@@ -140,18 +83,18 @@ class VideoPlayer(QWidget):
     def __init__(self, sink: FrameSink, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._sink = sink
-        self._requests = _Requests()
-        self._relay = _Relay(self)
-        self._relay.probed.connect(self._on_relay_probed)
-        self._relay.decoded.connect(self._on_relay_decoded)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._decoder = FrameDecoder(self)
+        self._decoder.probed.connect(self._on_decoder_probed)
+        self._decoder.frame_decoded.connect(self._on_decoder_frame_decoded)
+        self._decoder.chunk_decoded.connect(self._on_decoder_chunk_decoded)
         self._info: Any = None
         self._position = 0.0  # seconds
-        self._next_id = 0
-        self._asked = 0  # id of the newest frame request
-        self._shown = 0  # id of the newest frame on screen (or failed)
-        self._times: dict[int, float] = {}  # request id -> seconds, for requests in flight
+        self._asked = 0  # id of the newest single-frame request
+        self._shown = 0  # id of the newest single frame handled (shown or failed)
+        self._times: dict[int, float] = {}  # single-frame request id -> seconds
+        self._buffer: list[tuple[float, QImage]] = []  # decoded frames ahead of the playhead
+        self._chunk = 0  # id of the chunk being decoded (0: none)
+        self._buffered_to = 0.0  # where the frames asked for while playing end (seconds)
         self._clock = 0.0  # monotonic time of the last playback step
         self._timer = QTimer(self)
         self._timer.setInterval(1000 // PREVIEW_FPS)
@@ -159,6 +102,8 @@ class VideoPlayer(QWidget):
         self._play_icon, self._pause_icon = _icon(_PLAY), _icon(_PAUSE)
         self._build()
         self._set_enabled(False)
+        if isinstance(sink, QWidget):
+            sink.installEventFilter(self)  # to keep the controls just under the frame
 
     def _build(self) -> None:
         self.play_button = QToolButton()
@@ -194,44 +139,44 @@ class VideoPlayer(QWidget):
         """The time shown by the slider, in seconds."""
         return self._position
 
+    @property
+    def decoder(self) -> FrameDecoder:
+        """The decoder feeding this player."""
+        return self._decoder
+
     def is_playing(self) -> bool:
-        """Whether frames are being stepped through."""
+        """Whether the video is playing."""
         return self._timer.isActive()
 
     def open(self, path: Path, poster: QPixmap | None = None) -> None:
         """Show another video: its `poster` (or "Loading…") until the first frame is decoded."""
-        self.pause()
+        self._stop()
         self._info, self._position = None, 0.0
         self._times.clear()
         self._set_slider(0, 0)
         self._update_time()
         self._set_enabled(False)
         self._sink.set_pixmap(poster, self.tr("Loading…"))
-        with self._requests.lock:
-            self._requests.session += 1
-            self._requests.path, self._requests.probe = Path(path), True
-            self._requests.frame = None
+        self._fit_sink()
+        self._decoder.open(path)
         self._request_frame(0.0)
 
     def close_video(self) -> None:
-        """Stop showing a video (decoding still running finishes and is dropped)."""
-        self.pause()
+        """Stop showing a video (decoding in flight finishes and is dropped)."""
+        self._stop()
         self._info = None
-        with self._requests.lock:
-            self._requests.session += 1
-            self._requests.path, self._requests.probe, self._requests.frame = None, False, None
+        self._decoder.close()
+        self._fit_sink()
 
     def seek(self, seconds: float) -> None:
-        """Show the frame at `seconds` (clamped to the video)."""
+        """Show the frame at `seconds` (clamped to the video); playing goes on from there."""
         if self._info is not None:
             seconds = min(max(0.0, seconds), self._info.duration)
-        self._position = seconds
         self._set_slider(round(seconds * 1000))
-        self._update_time()
-        self._request_frame(seconds)
+        self._moved_to(seconds)
 
     def play(self) -> None:
-        """Step through the video from the current time (from the start when at its end)."""
+        """Play from the current time (from the start when at the end)."""
         if self._info is None or self.is_playing():
             return
         if self._position >= self._info.duration - 1e-3:
@@ -239,11 +184,13 @@ class VideoPlayer(QWidget):
         self._clock = time.monotonic()
         self._timer.start()
         self.play_button.setIcon(self._pause_icon)
+        self._restart_buffer()
 
     def pause(self) -> None:
-        """Stop stepping (the current frame stays)."""
-        self._timer.stop()
-        self.play_button.setIcon(self._play_icon)
+        """Stop playing; the frame at the playhead is shown at full preview size."""
+        if self.is_playing():
+            self._stop()
+            self._request_frame(self._position)
 
     @Slot()
     def toggle(self) -> None:
@@ -256,7 +203,12 @@ class VideoPlayer(QWidget):
     def shutdown(self) -> None:
         """Drop pending work and wait for a frame being decoded (at exit)."""
         self.close_video()
-        self._pool.waitForDone()
+        self._decoder.shutdown()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self._sink and event.type() == QEvent.Type.Resize:
+            self._fit_sink()
+        return super().eventFilter(watched, event)
 
     def keyPressEvent(self, event: Any) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.modifiers():
@@ -266,17 +218,69 @@ class VideoPlayer(QWidget):
         super().keyPressEvent(event)
 
     # -- internals --------------------------------------------------------------------------
+    def _fit_sink(self) -> None:
+        """Cap the frame view at the video's aspect, so the controls sit right under the frame."""
+        view = self._sink
+        if not isinstance(view, QWidget):
+            return
+        info = self._info
+        if info is None or not self.isVisibleTo(self.parentWidget() or self):
+            height = QWIDGETSIZE_MAX
+        else:
+            height = max(view.minimumHeight(), round(view.width() * info.height / info.width) + 2)
+        if view.maximumHeight() != height:
+            view.setMaximumHeight(height)
+
+    def _stop(self) -> None:
+        self._timer.stop()
+        self.play_button.setIcon(self._play_icon)
+        self._buffer.clear()
+        self._chunk = 0
+        self._decoder.cancel_chunk()
+
+    def _moved_to(self, seconds: float) -> None:
+        """The playhead jumped (slider, seek): show that frame; playing goes on from it."""
+        self._position = seconds
+        self._update_time()
+        self._request_frame(seconds)
+        if self.is_playing():
+            self._clock = time.monotonic()
+            self._restart_buffer()
+
     def _request_frame(self, seconds: float) -> None:
-        self._next_id += 1
-        self._asked = self._next_id
+        self._asked = self._decoder.request_frame(seconds, FRAME_EDGE)
         self._times[self._asked] = seconds
-        requests = self._requests
-        with requests.lock:
-            requests.frame = (self._asked, seconds)  # an older request not yet taken is dropped
-            start = not requests.running and requests.path is not None
-            requests.running = requests.running or start
-        if start:
-            self._pool.start(_DecodeJob(requests, self._relay))
+
+    def _restart_buffer(self) -> None:
+        self._buffer.clear()
+        self._chunk = 0
+        self._buffered_to = self._position
+        self._fill_buffer()
+
+    def _fill_buffer(self) -> None:
+        """Ask for the next second of frames when less than a second is left decoded."""
+        info = self._info
+        if info is None or self._chunk or self._buffered_to - self._position >= CHUNK_S:
+            return
+        start = max(self._position, self._buffered_to)
+        end = min(info.duration, start + CHUNK_S)
+        if end - start < 1e-3:
+            return
+        scale = min(1.0, PLAY_EDGE / max(info.width, info.height))
+        budget = None if scale >= 1 else max(1, int(info.width * scale) * int(info.height * scale))
+        self._chunk = self._decoder.request_chunk(start, end, PREVIEW_FPS, budget)
+        self._buffered_to = end
+
+    def _show_due(self) -> None:
+        """Show the newest buffered frame whose time has come (older ones are skipped)."""
+        due = 0
+        while due < len(self._buffer) and self._buffer[due][0] <= self._position + 0.5 / PREVIEW_FPS:
+            due += 1
+        if due:
+            seconds, image = self._buffer[due - 1]
+            del self._buffer[:due]
+            self._sink.set_pixmap(QPixmap.fromImage(image))
+            self.frame_shown.emit(seconds)
 
     def _set_enabled(self, enabled: bool) -> None:
         for widget in (self.play_button, self.slider):
@@ -295,62 +299,75 @@ class VideoPlayer(QWidget):
         self.time_label.setFixedWidth(self.time_label.fontMetrics().horizontalAdvance(f"{widest} / {widest}") + 6)
 
     def _update_time(self) -> None:
-        duration = self._info.duration if self._info is not None else 0.0
-        self.time_label.setText(f"{format_duration(self._position)} / {format_duration(duration)}"
-                                if self._info is not None else "")
+        info = self._info
+        self.time_label.setText(f"{format_duration(self._position)} / {format_duration(info.duration)}"
+                                if info is not None else "")
 
-    @Slot(int, object, str)
-    def _on_relay_probed(self, session: int, info: Any, error: str) -> None:
-        if session != self._requests.session:
-            return
+    @Slot(object, str)
+    def _on_decoder_probed(self, info: Any, error: str) -> None:
         self._info = info
         if info is None:
             self._sink.set_pixmap(None, self.tr("Cannot play this video:\n{reason}").format(reason=error))
             self.hide()  # nothing to play: the reason alone
+            self._fit_sink()
             self.info_changed.emit(None)
             return
-        frame_ms = max(1, round(1000 / info.fps)) if info.fps > 0 else 40
+        frame_ms = max(1, round(1000 / info.fps))
         self._set_slider(round(self._position * 1000), max(0, round(info.duration * 1000)))
         self.slider.setSingleStep(frame_ms)
         self.slider.setPageStep(max(frame_ms, 5000))
         self._set_enabled(True)
         self._fit_time_label(format_duration(info.duration))
         self._update_time()
+        self._fit_sink()
         self.info_changed.emit(info)
 
-    @Slot(int, int, QImage, str)
-    def _on_relay_decoded(self, session: int, request_id: int, image: QImage, error: str) -> None:
+    @Slot(int, QImage, str)
+    def _on_decoder_frame_decoded(self, request_id: int, image: QImage, error: str) -> None:
         seconds = self._times.pop(request_id, 0.0)
         for old in [i for i in self._times if i < request_id]:
             del self._times[old]  # overtaken before they were decoded
-        if session != self._requests.session or request_id < self._shown:
+        if request_id < self._shown:
             return
         self._shown = request_id
         if image.isNull():
-            if self._info is not None and (self._sink.pixmap() is None or self._sink.pixmap().isNull()):
+            current = self._sink.pixmap()
+            if self._info is not None and (current is None or current.isNull()):
                 self._sink.set_pixmap(None, self.tr("Cannot show this frame:\n{reason}").format(reason=error))
             log.info("No preview frame at %.2f s: %s", seconds, error)
             return
         self._sink.set_pixmap(QPixmap.fromImage(image))
         self.frame_shown.emit(seconds)
 
+    @Slot(int, object, str)
+    def _on_decoder_chunk_decoded(self, request_id: int, frames: Any, error: str) -> None:
+        if request_id != self._chunk:
+            return  # the playhead jumped or playing stopped meanwhile
+        self._chunk = 0
+        if error:
+            log.info("Cannot play on from %.2f s: %s", self._position, error)
+            self.pause()
+            return
+        self._buffer.extend(frames)
+        self._show_due()
+        self._fill_buffer()
+
     @Slot(int)
     def _on_slider_value_changed(self, value: int) -> None:
-        self._position = value / 1000
-        self._update_time()
-        self._request_frame(self._position)
+        self._moved_to(value / 1000)
 
     @Slot()
     def _on_timer_timeout(self) -> None:
         if self._info is None:
-            self.pause()
+            self._stop()
             return
         now = time.monotonic()
         self._position = min(self._info.duration, self._position + (now - self._clock))
         self._clock = now
         self._set_slider(round(self._position * 1000))
         self._update_time()
-        if self._shown >= self._asked:  # the last frame is on screen: ask for the next
-            self._request_frame(self._position)
+        self._show_due()
         if self._position >= self._info.duration - 1e-3:
             self.pause()
+        else:
+            self._fill_buffer()

@@ -27,7 +27,7 @@ from desktop_app.ui.main_window import MainWindow
 from desktop_app.ui.media_model import MediaListModel, Roles
 from desktop_app.ui.settings_panel import RunSettings
 from desktop_app.ui.thumbnails import ThumbnailLoader
-from desktop_app.ui.video_preview import FRAME_EDGE
+from desktop_app.ui.video_preview import FRAME_EDGE, QWIDGETSIZE_MAX
 from desktop_app.ui.video_thumbs import format_duration
 
 pytestmark = [
@@ -108,7 +108,7 @@ def window(qtbot: Any, qapp: QApplication, tmp_path: Path, tiny_model_dir: Path)
     yield win
     win.close()
     assert win.loader._pool.activeThreadCount() == 0
-    assert win.caption_panel.video_player._pool.activeThreadCount() == 0
+    assert win.caption_panel.video_player.decoder.active_threads() == 0
 
 
 def wait_thumbnails(qtbot: Any, loader: ThumbnailLoader, paths: list[Path]) -> None:
@@ -200,7 +200,15 @@ def test_model_gives_duration_and_a_tooltip_with_the_reason(
 
 # -- the window -------------------------------------------------------------------------------
 def test_window_shows_video_tiles_and_plays_and_scrubs_in_the_panel(
-        qtbot: Any, window: MainWindow, media: dict[str, Path]) -> None:
+        qtbot: Any, window: MainWindow, media: dict[str, Path], monkeypatch: Any) -> None:
+    chunks: list[tuple[float, float]] = []
+    real_sample = engine_video.sample_frames
+
+    def sample(path: Any, **kwargs: Any) -> Any:
+        chunks.append((kwargs["start"], kwargs["end"]))
+        return real_sample(path, **kwargs)
+
+    monkeypatch.setattr(engine_video, "sample_frames", sample)
     with qtbot.waitSignal(window.folder_opened, timeout=15_000):
         window.open_folder(media["clip"].parent)
     assert window.model.rowCount() == 7
@@ -226,6 +234,8 @@ def test_window_shows_video_tiles_and_plays_and_scrubs_in_the_panel(
     meta = panel.meta_label.text()
     assert "0:03" in meta and "10 fps" in meta and "160 × 120" in meta
     assert player.time_label.text() == "0:00 / 0:03"
+    # The frame view takes the clip's shape, so the controls sit right under the frame.
+    assert abs(panel.preview.maximumHeight() - panel.preview.width() * 120 / 160) <= 3
 
     with qtbot.waitSignal(player.frame_shown, timeout=10_000):
         player.slider.setValue(player.slider.maximum())  # as a user dragging to the end
@@ -245,6 +255,8 @@ def test_window_shows_video_tiles_and_plays_and_scrubs_in_the_panel(
     qtbot.waitUntil(lambda: not player.is_playing(), timeout=15_000)  # stops at the end
     assert len(shown) >= 8  # stepped through ~3 s at ~10 frames/s, frames in order
     assert shown == sorted(shown) and shown[-1] == pytest.approx(3.0, abs=0.2)
+    assert 3 <= len(chunks) <= 5 and chunks[0] == (0.0, 1.0)  # decoded a second at a time
+    qtbot.waitUntil(lambda: shown[-1] == pytest.approx(3.0), timeout=10_000)  # paused: full size
     assert is_blue(centre(panel.preview.pixmap()))
 
     window.select_paths([media["broken"]])  # a broken video: the reason, no controls
@@ -260,6 +272,7 @@ def test_window_shows_video_tiles_and_plays_and_scrubs_in_the_panel(
     qtbot.waitUntil(lambda: "64 × 48" in panel.meta_label.text(), timeout=10_000)  # decoded
     assert centre(panel.preview.pixmap()) == (20, 160, 60)
     assert "fps" not in panel.meta_label.text()
+    assert panel.preview.maximumHeight() == QWIDGETSIZE_MAX
 
 
 def test_scrubbing_drops_stale_frame_requests(qtbot: Any, window: MainWindow, media: dict[str, Path],
