@@ -200,7 +200,7 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         total = len(library.items())
         todo = library.pending(policy)
         summary = RunSummary(skipped=total - len(todo))
-        out.write(f"{total} images in {args.folder}: {len(todo)} to caption, "
+        out.write(f"{total} files in {args.folder}: {len(todo)} to caption, "
                   f"{summary.skipped} already captioned\n")
         if todo:
             prompt = args.prompt or preset_prompt(args.preset or DEFAULT_PRESET)
