@@ -32,6 +32,16 @@ def preset_prompt(name: str) -> str:
         raise ValueError(f"unknown preset {name!r}: use one of {', '.join(PRESETS)}") from None
 
 
+def video_wording(prompt: str) -> str:
+    """The prompt to use for a video: image-worded presets (and the request's default prompt)
+    get video wording; any other prompt is the user's own and stays as written."""
+    if prompt.strip() in ("Describe this image in detail.", PRESETS["detailed"]):
+        return PRESETS["video"]
+    if prompt in PRESETS.values():
+        return prompt.replace("this image", "this video")
+    return prompt
+
+
 def render_prompt(template: str, path: Path, root: Path | None = None) -> str:
     """Fill {filename}, {stem}, {ext}, {folder} and {path} for one file.
 

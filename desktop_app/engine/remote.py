@@ -46,7 +46,7 @@ from typing import Any, Iterator, Sequence
 from .base import SingleJobEngine
 from .events import (EventCallback, ImageCaptioned, ImageFailed, Progress, StageChanged,
                      TokensStreamed, ignore_event)
-from .images import ImageLoadError, load_image
+from .images import ImageLoadError, is_video_path, load_image
 from .loading import ModelLoadError
 from .prompts import render_prompt, split_reasoning
 from .types import CaptionRequest, row_seed
@@ -350,6 +350,9 @@ class RemoteEngine(SingleJobEngine):
         """Caption one image on `ep`, retrying transient errors; raises _EndpointDead."""
         import httpx
 
+        if is_video_path(job.path):
+            return ImageFailed(job.path, "videos cannot be captioned on an endpoint yet: "
+                                         "caption them with a local model")
         if job.data_url is None:
             try:
                 job.data_url = self._encode(job.path, request.max_pixels)
