@@ -247,9 +247,16 @@ def test_window_shows_video_tiles_and_plays_and_scrubs_in_the_panel(
     middle = centre(panel.preview.pixmap())
     assert not is_red(middle) and not is_blue(middle)
 
-    shown.clear()
+    player.slider.setFocus()
+    qtbot.keyClick(player.slider, Qt.Key.Key_Space)  # Space on the slider plays and pauses
+    assert player.is_playing()
+    qtbot.keyClick(player.slider, Qt.Key.Key_Space)
+    assert not player.is_playing()
+
     player.seek(0.0)
-    qtbot.waitUntil(lambda: shown == [0.0], timeout=10_000)
+    qtbot.waitUntil(lambda: player._shown == player._asked and shown[-1] == 0.0, timeout=10_000)
+    shown.clear()
+    chunks.clear()
     player.play_button.click()
     assert player.is_playing()
     qtbot.waitUntil(lambda: not player.is_playing(), timeout=15_000)  # stops at the end
