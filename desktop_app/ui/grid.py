@@ -115,7 +115,7 @@ class TileDelegate(QStyledItemDelegate):
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
             picture = self._paint_pixmap(painter, thumb, pixmap)
         if is_video(item.path):  # a play mark and the clip's length on the poster
-            self._video_badge.paint(painter, picture, index.data(Roles.DurationRole))
+            self._video_badge.paint(painter, picture, index.data(Roles.DurationRole), thumb)
         self._paint_badges(painter, thumb, item)
         text_w = rect.width() - 2 * _PAD
         y = thumb.bottom() + 3

@@ -145,22 +145,29 @@ class VideoBadge:
         self._font.setBold(True)
         self._fm = QFontMetrics(self._font)
 
-    def paint(self, painter: QPainter, picture: QRect, duration: float | None) -> None:
+    def paint(self, painter: QPainter, picture: QRect, duration: float | None,
+              bounds: QRect | None = None) -> None:
         """Paint the badge in the bottom-left corner of `picture` (the drawn poster's rect).
 
         Args:
             painter: The tile's painter.
             picture: Where the poster (or placeholder) was drawn.
             duration: The clip's length in seconds; None while unknown (only the glyph shows).
+            bounds: The thumbnail box; a badge wider than a narrow (portrait) poster is
+                centred on it and kept inside this box.
         """
         fm = self._fm
+        bounds = bounds or picture
         h = fm.height() + 2
         glyph = round(h * 0.5)  # the play triangle's height
         text = format_duration(duration) if duration else ""
         w = glyph + 12 + (fm.horizontalAdvance(text) + 4 if text else 0)
-        if w > picture.width() - 6:  # a tiny tile: the glyph alone
+        if w > bounds.width() - 8:  # a tiny tile: the glyph alone
             text, w = "", glyph + 12
-        box = QRect(picture.x() + 4, picture.bottom() - 3 - h, w, h)
+        x = picture.x() + 4
+        if w > picture.width() - 8:
+            x = max(bounds.x() + 4, min(picture.center().x() - w // 2, bounds.right() - 4 - w))
+        box = QRect(x, picture.bottom() - 3 - h, w, h)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(Qt.PenStyle.NoPen)
