@@ -308,3 +308,38 @@ def test_scrubbing_drops_stale_frame_requests(qtbot: Any, window: MainWindow, me
         pass
     assert len(calls) <= 4  # the first, maybe one in flight, the last: the rest were dropped
     assert calls[-1] == pytest.approx(2.9)
+
+
+def test_video_tiles_paint_a_badge_on_the_poster(qtbot: Any, loader: ThumbnailLoader,
+                                                  media: dict[str, Path]) -> None:
+    from PySide6.QtGui import QPainter
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from desktop_app.ui.grid import TileDelegate
+    from desktop_app.ui.media_model import MediaItem
+
+    model = MediaListModel(loader)
+    model.set_items([MediaItem(path=p, rel=p.name) for p in (media["clip"], media["image"])])
+    for row in range(2):
+        loader.request(model.item(row).path)
+    wait_thumbnails(qtbot, loader, [media["clip"], media["image"]])
+    delegate = TileDelegate(None, 168)
+
+    def tile(row: int) -> QImage:
+        image = QImage(168, delegate.tile_height(), QImage.Format.Format_RGB32)
+        image.fill(0)
+        option = QStyleOptionViewItem()
+        option.rect = image.rect()
+        painter = QPainter(image)
+        delegate.paint(painter, option, model.index(row, 0))
+        painter.end()
+        return image
+
+    video, photo = tile(0), tile(1)
+    # The 160x120 poster fills the 160x120 thumbnail box at (4, 4); the badge sits bottom-left.
+    poster = video.pixelColor(150, 60)
+    badge = video.pixelColor(10, 112)
+    assert poster.red() > 180 and badge.red() < poster.red() - 60  # a dark pill over the poster
+    white = [video.pixelColor(x, y).lightness() for x in range(8, 70) for y in range(100, 122)]
+    assert max(white) > 200  # the glyph and "0:03"
+    assert photo.pixelColor(10, 112).red() < 60 and photo.pixelColor(10, 112).green() > 120  # no badge
