@@ -132,6 +132,24 @@ def test_read_frame_at_seeks_to_the_frame_shown(clips, tmp_path):
     assert small.size == (32, 24)
 
 
+def test_a_quarter_turned_video_comes_out_upright(tmp_path):
+    import av
+
+    if not hasattr(av.video.stream.VideoStream, "set_display_rotation"):
+        pytest.skip("this PyAV cannot write a display matrix")
+    path = write_video(tmp_path / "phone.mp4", seconds=1, fps=10, size=(64, 32), rotation=90)
+    info = probe_video(path)
+    assert (info.width, info.height) == (32, 64)
+    video = sample_frames(path, max_pixels=16 * 32)
+    assert video.info == info and {f.size for f in video.frames} == {(16, 32)}
+    # Coded, green grows left to right and blue top to bottom; a quarter turn to the left puts
+    # the left edge at the bottom and the top edge at the left.
+    frame = np.asarray(read_frame_at(path, 0.5)).astype(int)
+    assert frame.shape[:2] == (64, 32)
+    assert np.median(frame[:4, :, 1]) > 200 and np.median(frame[-4:, :, 1]) < 50
+    assert np.median(frame[:, :3, 2]) < 50 and np.median(frame[:, -3:, 2]) > 200
+
+
 def test_bad_arguments_raise_value_error(clips):
     for kwargs in ({"fps": 0}, {"max_frames": 1}, {"start": -1}, {"end": 0}, {"start": 2, "end": 1},
                    {"max_pixels": 0}):
