@@ -286,9 +286,17 @@ def test_inputs_equal_the_processor_given_our_frames(processor, clips, options, 
 
 
 def test_video_prompts_are_worded_for_video(processor, clips):
+    from desktop_app.engine.catalogue import PromptChoice
+
     assert video_wording("Describe this image in detail.") == PRESETS["video"]
     assert video_wording(PRESETS["detailed"]) == PRESETS["video"]
-    assert video_wording(PRESETS["short"]) == "Write a one-sentence caption for this video."
+    short = PromptChoice.make("detailed", "short", ["lighting"]).prompt()
+    assert video_wording(short) == PromptChoice.make("video", "short", ["lighting"]).prompt()
+    russian = PromptChoice.make("detailed", language="ru").prompt()
+    assert video_wording(russian) == PromptChoice.make("video", language="ru").prompt()
+    assert video_wording(PRESETS["tags"]) == PRESETS["tags"].replace("this image", "this video")
+    assert "this video" in video_wording(PRESETS["short"])
+    assert video_wording(PRESETS["video_timeline"]) == PRESETS["video_timeline"]
     assert video_wording("My own prompt about this image.") == "My own prompt about this image."
     builder = InputBuilder(processor, PRESETS["detailed"], None, 1024 * 1024)
     path = clips["mp4"]
