@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -38,8 +39,18 @@ from desktop_app.testing.videos import write_video  # noqa: E402
 def make_videos(folder: Path, count: int, seconds: float, fps: int, size: tuple[int, int]) -> list[Path]:
     """`count` h264 mp4 clips (x264 defaults: a keyframe every 250 frames, like a phone's)."""
     folder.mkdir(parents=True, exist_ok=True)
-    return [write_video(folder / f"clip{i:04d}.mp4", seconds=seconds, fps=fps, size=size, gop=250)
-            for i in range(count)]
+    return [write_video(folder / f"clip{i:04d}.mp4", seconds=seconds, fps=fps, size=size, gop=250,
+                        exact=False) for i in range(count)]
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
 
 
 def timed(name: str, count: int, unit: str, fn: Callable[[], Any]) -> dict[str, Any]:
@@ -108,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(timed(f"engine_{runner}", len(paths), "videos",
                              lambda: run_engine(loaded, paths, runner, options, args)))
     report = {
-        "machine": f"{platform.processor() or 'cpu'}, {torch.get_num_threads()} torch threads",
+        "machine": f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads",
         "model": loaded.spec.name, "dtype": str(loaded.dtype), "torch": torch.__version__,
         "videos": args.videos, "clip": {"seconds": args.seconds, "fps": args.source_fps, "size": list(size),
                                         "codec": info.codec},

@@ -6,21 +6,10 @@ import string
 from pathlib import Path
 from typing import Any
 
-PRESETS: dict[str, str] = {
-    "detailed": "Describe this image in detail: the subject, the setting, colours, lighting, "
-                "composition and any text. Write flowing prose, no lists.",
-    "short": "Write a one-sentence caption for this image.",
-    "tags": "List the visible content of this image as comma-separated booru-style tags, "
-            "most important first. Output only the tags.",
-    "diffusion": "Write a prompt that a text-to-image model could use to recreate this image: "
-                 "subject, style, medium, lighting, camera and composition, in one paragraph.",
-    "alt_text": "Write concise alt text for this image for a screen reader (at most 125 "
-                "characters). Output only the alt text.",
-    "ocr": "Read all the text in this image exactly as written, keeping line breaks. "
-           "Output only the text.",
-    "video": "Describe this video in detail: the scene, the subjects, what happens over time, "
-             "camera movement and style.",
-}
+from .catalogue import legacy_presets
+
+#: {name: English prompt} of every catalogue type (and old preset names); see catalogue.py.
+PRESETS: dict[str, str] = legacy_presets()
 DEFAULT_PRESET = "detailed"
 
 
@@ -33,11 +22,19 @@ def preset_prompt(name: str) -> str:
 
 
 def video_wording(prompt: str) -> str:
-    """The prompt to use for a video: image-worded presets (and the request's default prompt)
-    get video wording; any other prompt is the user's own and stays as written."""
-    if prompt.strip() in ("Describe this image in detail.", PRESETS["detailed"]):
-        return PRESETS["video"]
-    if prompt in PRESETS.values():
+    """The prompt to use for a video. A catalogue prompt of the "detailed" type (in any caption
+    language, whatever length and options follow it) becomes the "video" type's; other English
+    image types say "this video"; the request's old default becomes the video type. Any other
+    prompt is the user's own and stays as written."""
+    from .catalogue import TYPES
+
+    if prompt.strip() == "Describe this image in detail.":  # CaptionRequest's default
+        return TYPES["video"].text["en"]
+    detailed, video = TYPES["detailed"].text, TYPES["video"].text
+    for lang, head in detailed.items():
+        if prompt.startswith(head) and lang in video:
+            return video[lang] + prompt[len(head):]
+    if any(kind.media == "image" and prompt.startswith(kind.text["en"]) for kind in TYPES.values()):
         return prompt.replace("this image", "this video")
     return prompt
 

@@ -11,7 +11,7 @@ import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,8 @@ class VideoLoadError(ImageLoadError):
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What a video file's headers say: duration (s), frame rate, frames, display size, codec."""
+    """What a video file says: duration (s), frame rate, frame count, displayed size (a quarter
+    turn from its display matrix applied), codec name."""
 
     duration: float
     fps: float
@@ -63,13 +64,18 @@ class SampledVideo:
 
 
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
-    """Read a video's headers (no frame is decoded).
+    """Read a video's headers and decode its first frame (for its rotation, and to know it decodes).
 
     Raises:
-        VideoLoadError: Missing, empty, not a video, no video stream or unknown codec.
+        VideoLoadError: Missing, empty, not a video, no video stream, unknown codec, or no
+            frame decodes.
     """
-    with _open(Path(path)) as (_, _, info):
-        return info
+    path = Path(path)
+    with _open(path) as (container, stream, info):
+        first = next(_decode_from(container, stream, None, info), None)
+        if first is None:
+            raise VideoLoadError(path, "cannot decode any video frame")
+        return _upright(info, first[0])
 
 
 def read_frame_at(path: str | os.PathLike[str], seconds: float,
@@ -122,9 +128,9 @@ def sample_frames(path: str | os.PathLike[str], fps: float = DEFAULT_FPS,
     path = Path(path)
     with _open(path) as (container, stream, info):
         indices = _plan(path, info, fps, max_frames, start, end, min_frames, frame_multiple)
-        frames = _decode_indices(path, container, stream, info, indices, max_pixels)
+        frames, last = _decode_indices(path, container, stream, info, indices, max_pixels)
     return SampledVideo(frames=frames, timestamps=[i / info.fps for i in indices],
-                        indices=indices, info=info)
+                        indices=indices, info=_upright(info, last))
 
 
 def _check_sampling(fps: float, max_frames: int, start: float | None, end: float | None,
@@ -162,8 +168,10 @@ def _plan(path: Path, info: VideoInfo, fps: float, max_frames: int, start: float
 
 
 def _decode_indices(path: Path, container: Any, stream: Any, info: VideoInfo,
-                    indices: list[int], max_pixels: int | None) -> list[Image.Image]:
-    """Decode the frames at `indices` (sorted): forward through short gaps, seeking over long ones."""
+                    indices: list[int], max_pixels: int | None) -> tuple[list[Image.Image], Any]:
+    """Decode the frames at `indices` (sorted): forward through short gaps, seeking over long ones.
+
+    Returns the frames (upright) and the last decoded frame (for its rotation)."""
     size = fit_within((info.width, info.height), max_pixels) if max_pixels else (info.width, info.height)
     frames: list[Image.Image] = []
     decoded: Iterator[tuple[Any, int]] | None = None
@@ -183,7 +191,8 @@ def _decode_indices(path: Path, container: Any, stream: Any, info: VideoInfo,
         last = item
         while len(frames) < len(indices) and last[1] >= indices[len(frames)]:
             frames.append(_to_image(last[0], size))
-    return frames
+    assert last is not None  # _fill_tail raised otherwise
+    return frames, last[0]
 
 
 def _fill_tail(path: Path, info: VideoInfo, indices: list[int], want: int,
@@ -223,16 +232,20 @@ def _index_of(seconds: float, info: VideoInfo) -> int:
 
 
 def _to_image(frame: Any, size: tuple[int, int]) -> Image.Image:
-    """An RGB image of `frame` at `size` (swscale does the resize), upright."""
-    if size == (frame.width, frame.height) or _rotation(frame) % 180 == 0:
-        w, h = size
-    else:
-        w, h = size[1], size[0]  # size is the displayed (rotated) size
+    """An RGB image of `frame` scaled to `size` (as coded; swscale resizes), then turned upright."""
+    w, h = size
     image = frame.to_image(width=w, height=h, interpolation="AREA" if w < frame.width else None)
     turn = _rotation(frame) % 360
     if turn:
         image = image.rotate(turn, expand=True)
     return image
+
+
+def _upright(info: VideoInfo, frame: Any) -> VideoInfo:
+    """`info` with the displayed size: width and height swap for a quarter-turned video."""
+    if _rotation(frame) % 180:
+        return replace(info, width=info.height, height=info.width)
+    return info
 
 
 def _rotation(frame: Any) -> int:
@@ -302,22 +315,8 @@ def _info(path: Path, container: Any, stream: Any) -> VideoInfo:
     width, height = int(codec.width or 0), int(codec.height or 0)
     if width <= 0 or height <= 0:
         raise VideoLoadError(path, f"video stream has no frame size ({codec.name})")
-    if _stream_rotation(stream) % 180:
-        width, height = height, width
     return VideoInfo(duration=duration, fps=fps, frame_count=count, width=width, height=height,
                      codec=str(codec.name))
-
-
-def _stream_rotation(stream: Any) -> int:
-    """Rotation from the stream's display matrix, 0 when absent."""
-    try:
-        for data in stream.side_data or ():
-            rotation = getattr(data, "rotation", None)
-            if rotation is not None:
-                return int(round(rotation))
-    except Exception:  # noqa: BLE001
-        pass
-    return 0
 
 
 def _open_reason(path: Path, exc: Exception) -> str:

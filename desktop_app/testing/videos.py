@@ -24,8 +24,13 @@ def frame_pixels(index: int, width: int, height: int) -> np.ndarray:
 
 
 def write_video(path: str | Path, seconds: float = 2.0, fps: int = 10, size: tuple[int, int] = (64, 48),
-                codec: str | None = None, audio: bool = False, gop: int | None = None) -> Path:
-    """Write a test video of `seconds` at `fps` and `size` (w, h); the codec follows the suffix."""
+                codec: str | None = None, audio: bool = False, gop: int | None = None,
+                exact: bool = True, rotation: int = 0) -> Path:
+    """Write a test video of `seconds` at `fps` and `size` (w, h); the codec follows the suffix.
+
+    `exact` encodes near-losslessly so tests can tell frames apart by colour; False keeps the
+    encoder's defaults (typical bitrates, what benchmarks should decode). `rotation` (degrees
+    counter-clockwise) goes in the display matrix, as phones record portrait video."""
     import av
 
     path = Path(path)
@@ -34,11 +39,14 @@ def write_video(path: str | Path, seconds: float = 2.0, fps: int = 10, size: tup
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream(codec or CODECS.get(path.suffix.lower(), "h264"), rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.bit_rate = 8_000_000  # near-lossless: tests tell frames apart by their colour
-        if stream.codec_context.name in ("h264", "libx264"):
-            stream.options = {"crf": "4"}
-        elif stream.codec_context.name == "mpeg4":
-            stream.codec_context.qscale = 1
+        if exact:
+            stream.bit_rate = 8_000_000
+            if stream.codec_context.name in ("h264", "libx264"):
+                stream.options = {"crf": "4"}
+            elif stream.codec_context.name == "mpeg4":
+                stream.codec_context.qscale = 1
+        if rotation:
+            stream.set_display_rotation(rotation)
         if gop is not None:
             stream.codec_context.gop_size = gop
         sound = _add_audio(container) if audio else None

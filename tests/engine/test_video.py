@@ -132,6 +132,24 @@ def test_read_frame_at_seeks_to_the_frame_shown(clips, tmp_path):
     assert small.size == (32, 24)
 
 
+def test_a_quarter_turned_video_comes_out_upright(tmp_path):
+    import av
+
+    if not hasattr(av.video.stream.VideoStream, "set_display_rotation"):
+        pytest.skip("this PyAV cannot write a display matrix")
+    path = write_video(tmp_path / "phone.mp4", seconds=1, fps=10, size=(64, 32), rotation=90)
+    info = probe_video(path)
+    assert (info.width, info.height) == (32, 64)
+    video = sample_frames(path, max_pixels=16 * 32)
+    assert video.info == info and {f.size for f in video.frames} == {(16, 32)}
+    # Coded, green grows left to right and blue top to bottom; a quarter turn to the left puts
+    # the left edge at the bottom and the top edge at the left.
+    frame = np.asarray(read_frame_at(path, 0.5)).astype(int)
+    assert frame.shape[:2] == (64, 32)
+    assert np.median(frame[:4, :, 1]) > 200 and np.median(frame[-4:, :, 1]) < 50
+    assert np.median(frame[:, :3, 2]) < 50 and np.median(frame[:, -3:, 2]) > 200
+
+
 def test_bad_arguments_raise_value_error(clips):
     for kwargs in ({"fps": 0}, {"max_frames": 1}, {"start": -1}, {"end": 0}, {"start": 2, "end": 1},
                    {"max_pixels": 0}):
@@ -268,9 +286,17 @@ def test_inputs_equal_the_processor_given_our_frames(processor, clips, options, 
 
 
 def test_video_prompts_are_worded_for_video(processor, clips):
+    from desktop_app.engine.catalogue import PromptChoice
+
     assert video_wording("Describe this image in detail.") == PRESETS["video"]
     assert video_wording(PRESETS["detailed"]) == PRESETS["video"]
-    assert video_wording(PRESETS["short"]) == "Write a one-sentence caption for this video."
+    short = PromptChoice.make("detailed", "short", ["lighting"]).prompt()
+    assert video_wording(short) == PromptChoice.make("video", "short", ["lighting"]).prompt()
+    russian = PromptChoice.make("detailed", language="ru").prompt()
+    assert video_wording(russian) == PromptChoice.make("video", language="ru").prompt()
+    assert video_wording(PRESETS["tags"]) == PRESETS["tags"].replace("this image", "this video")
+    assert "this video" in video_wording(PRESETS["short"])
+    assert video_wording(PRESETS["video_timeline"]) == PRESETS["video_timeline"]
     assert video_wording("My own prompt about this image.") == "My own prompt about this image."
     builder = InputBuilder(processor, PRESETS["detailed"], None, 1024 * 1024)
     path = clips["mp4"]
