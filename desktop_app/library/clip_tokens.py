@@ -22,6 +22,7 @@ import html
 import importlib.util
 import logging
 import re
+import sys
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,9 @@ def vocab_path() -> Path:
     Raises:
         ClipVocabMissing: If `open_clip` (package `open-clip-torch`) is not installed.
     """
+    bundled = getattr(sys, "_MEIPASS", None)  # the PyInstaller build ships the file alone
+    if bundled and (Path(bundled) / "open_clip" / VOCAB_NAME).is_file():
+        return Path(bundled) / "open_clip" / VOCAB_NAME
     spec = importlib.util.find_spec("open_clip")
     for folder in (spec.submodule_search_locations or []) if spec is not None else []:
         path = Path(folder) / VOCAB_NAME
