@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QSizePolicy,
 from ..library.scan import VIDEO_EXTENSIONS
 from . import style
 from .media_model import MediaItem
+from .token_counter import TokenCounter
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ class CaptionPanel(QWidget):
         self.count_label = QLabel()
         self.count_label.setObjectName("muted")
         self.count_label.setFixedSize(220, line)
+        self.token_counter = TokenCounter(self.editor, self)  # CLIP's "n / 77"
         self.save_label = QLabel()
         self.save_label.setObjectName("muted")
         self.save_label.setFixedSize(110, line)
@@ -222,6 +224,7 @@ class CaptionPanel(QWidget):
         title.addWidget(self.flag_button)
         footer = QHBoxLayout()
         footer.addWidget(self.count_label)
+        footer.addWidget(self.token_counter)
         footer.addStretch(1)
         footer.addWidget(self.save_label)
         footer.addWidget(self.undo_button)

@@ -1,0 +1,236 @@
+"""The grid's filter box speaks the filter language (`desktop_app.library.query`).
+
+`grid_query_context` compiles queries over `MediaItem`s; `FilterBox` applies the box's text
+to the proxy: a bad query keeps the last good filter and shows what is wrong, and `tokens:`
+queries over many uncounted captions count them in a worker thread first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy, QWidget
+
+from ..library.clip_tokens import TokenCountCache
+from ..library.query import Access, Number, QueryContext, QueryError, parse, uses
+from . import style
+
+if TYPE_CHECKING:
+    from .media_model import MediaFilterProxy
+
+log = logging.getLogger(__name__)
+
+#: Access to the grid's `MediaItem`s.
+MEDIA_ACCESS = Access(
+    name=lambda item: item.path.name,
+    path=lambda item: item.rel.replace("\\", "/"),
+    caption=attrgetter("caption"),
+    status=attrgetter("status"),
+    review=attrgetter("review"),
+    truncated=attrgetter("truncated"),
+)
+
+#: Token counts per caption text, shared by every grid in the process.
+TOKEN_COUNTS = TokenCountCache()
+
+#: A `tokens:` query over more uncounted captions than this counts them off the GUI thread.
+BACKGROUND_ABOVE = 2000
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("FilterBox", text)
+
+
+def help_text() -> str:
+    """The filter syntax, for the box's tooltip."""
+    return _tr(
+        "Filter the grid:\n"
+        "  cat dog          name or caption contains both words (any case)\n"
+        "  \"red car\"        ... contains the phrase\n"
+        "  tag:1girl   tag:\"long hair\"   tag:*hair\n"
+        "  caption:beach   name:*.png   path:sub/*\n"
+        "  status:edited   (pending, uncaptioned, queued, generating, done, edited, failed,\n"
+        "                   captioned, truncated)   review:flagged (approved, flagged, none)\n"
+        "  tokens:>77   chars:<40   words:10..20   (> >= < <= = or a range)\n"
+        "     tokens: CLIP ViT-L/14 tokens with start and end, as the \"n / 77\" under the editor\n"
+        "  a OR b   a AND b   NOT a   -a   ( ... )   (AND binds first; a space is AND)\n"
+        "Quote values with spaces; \\\" and \\\\ escape inside quotes.")
+
+
+def _separator() -> str | None:
+    """The tag panel's separator (None before the tag module lands)."""
+    try:
+        from ..library import tags  # noqa: PLC0415 - the tags branch's module
+    except ImportError:  # pragma: no cover
+        return None
+    from .media_model import _FilterState  # noqa: PLC0415 - the tag panel sets it there
+
+    return getattr(_FilterState, "tag_separator", tags.DEFAULT_SEPARATOR)
+
+
+class GridQueryContext(QueryContext):
+    """Queries over grid items: tags split by the tag module with the tag panel's separator
+    (the tag cache is dropped when it changes), tokens counted into `TOKEN_COUNTS`."""
+
+    def __init__(self) -> None:
+        self._separator = _separator()
+        if self._separator is None:  # pragma: no cover - before the tag module lands
+            super().__init__(MEDIA_ACCESS, count_tokens=TOKEN_COUNTS.get)
+            return
+        from ..library import tags  # noqa: PLC0415
+
+        super().__init__(MEDIA_ACCESS, tags_of=self._split, tag_key=tags.DEFAULT_MATCH.key,
+                         count_tokens=TOKEN_COUNTS.get)
+
+    def _split(self, text: str) -> list[str]:
+        from ..library.tags import split_tags  # noqa: PLC0415
+
+        return split_tags(text, self._separator)
+
+    def compile(self, query: Any) -> Callable[[Any], bool]:
+        separator = _separator()
+        if separator != self._separator:
+            self._separator = separator
+            self._tags = {}
+        return super().compile(query)
+
+
+def grid_query_context() -> QueryContext:
+    """A query context over grid items (see `GridQueryContext`)."""
+    return GridQueryContext()
+
+
+class _CountRelay(QObject):
+    counted = Signal(int)  # generation
+
+
+class _CountJob(QRunnable):
+    """Counts CLIP tokens of captions into `TOKEN_COUNTS` (a worker thread; no Qt objects made)."""
+
+    def __init__(self, generation: int, texts: list[str], relay: _CountRelay) -> None:
+        super().__init__()
+        self._generation, self._texts, self._relay = generation, texts, relay
+
+    def run(self) -> None:
+        try:
+            TOKEN_COUNTS.fill(self._texts)
+        except Exception:  # noqa: BLE001 - a missing vocabulary: the filter says so when applied
+            log.exception("Counting tokens failed")
+        try:
+            self._relay.counted.emit(self._generation)
+        except RuntimeError:  # the box is gone
+            pass
+
+
+class FilterBox(QObject):
+    """Applies the filter box's query to the proxy, or shows why it cannot.
+
+    A bad query: the box gets a red border, `message` (a label placed near the box) and the
+    box's tooltip say what is wrong and where, and the grid keeps its last good filter.
+
+    Signals:
+        applied(str): a query was applied to the grid.
+        failed(str): a query was refused; the argument is the message shown.
+    """
+
+    applied = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, edit: QLineEdit, proxy: MediaFilterProxy, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.edit = edit
+        self.proxy = proxy
+        self.message = QLabel()
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.message.setMinimumWidth(120)
+        self.message.hide()
+        self._error = ""
+        self._generation = 0
+        self._pending: str | None = None
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._relay = _CountRelay(self)
+        self._relay.counted.connect(self._on_counted)
+        edit.setToolTip(help_text())
+
+    @property
+    def error(self) -> str:
+        """The message of the query refused last ("" when the box's query is applied)."""
+        return self._error
+
+    @property
+    def counting(self) -> bool:
+        """Whether captions are being counted before a `tokens:` query applies."""
+        return self._pending is not None
+
+    def apply(self, text: str) -> bool:
+        """Filter the grid by `text`; False when it is refused (or waits for token counts)."""
+        try:
+            node = parse(text)
+        except QueryError as exc:
+            self._show_error(exc)
+            return False
+        self._generation += 1
+        self._pending = None
+        if uses(node, Number, "tokens"):
+            source = self.proxy.sourceModel()
+            captions = [item.caption for item in source.items()] if source is not None else []
+            missing = TOKEN_COUNTS.missing(captions)
+            if len(missing) > BACKGROUND_ABOVE:
+                self._pending = text
+                self._show_note(_tr("Counting CLIP tokens of {n} captions…").format(n=f"{len(missing):,}"))
+                self._pool.start(_CountJob(self._generation, missing, self._relay))
+                return False
+            TOKEN_COUNTS.fill(missing)
+        try:
+            self.proxy.set_text_filter(text)
+        except QueryError as exc:
+            self._show_error(exc)
+            return False
+        self._clear()
+        self.applied.emit(text)
+        return True
+
+    @Slot(int)
+    def _on_counted(self, generation: int) -> None:
+        if generation == self._generation and self._pending is not None:
+            self.apply(self._pending)
+
+    def wait(self) -> None:
+        """Wait for a token count in progress (tests, shutdown)."""
+        self._pool.waitForDone()
+
+    def shutdown(self) -> None:
+        """Drop counts not started and wait for the one running (at exit)."""
+        self._generation += 1
+        self._pool.clear()
+        self._pool.waitForDone()
+
+    def _show_error(self, exc: QueryError) -> None:
+        self._error = exc.message
+        self.edit.setStyleSheet(f"QLineEdit {{ border: 1px solid {style.DANGER}; }}")
+        self.edit.setToolTip(exc.message + "\n\n" + help_text())
+        self.message.setStyleSheet(f"color: {style.DANGER};")
+        self.message.setText(exc.message)
+        self.message.setToolTip(exc.message)
+        self.message.show()
+        self.failed.emit(exc.message)
+
+    def _show_note(self, text: str) -> None:
+        self._error = ""
+        self.edit.setStyleSheet("")
+        self.message.setStyleSheet(f"color: {style.MUTED};")
+        self.message.setText(text)
+        self.message.setToolTip("")
+        self.message.show()
+
+    def _clear(self) -> None:
+        self._error = ""
+        self.edit.setStyleSheet("")
+        self.edit.setToolTip(help_text())
+        self.message.clear()
+        self.message.hide()
