@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 DEFAULT_SEPARATOR = ", "
@@ -190,8 +191,22 @@ class TagCaption:
         return [p.body for p in self.pieces if p.kind == TAG]
 
     def segments(self) -> list[tuple[str, str]]:
-        """(kind, text) of every non-empty piece, in order: what a tag view shows."""
-        return [(p.kind, p.body) for p in self.pieces if p.kind != EMPTY]
+        """(kind, text) of each tag and each whole sentence, in order: what a tag view shows.
+
+        Neighbouring sentence pieces make one segment ("A dog, sitting, looks." stays whole).
+        """
+        out: list[tuple[str, str]] = []
+        run: list[Piece] = []
+        for piece in self.pieces + [Piece("", "", "", EMPTY)]:
+            if piece.kind == SENTENCE:
+                run.append(piece)
+                continue
+            if run:
+                out.append((SENTENCE, self.core.join(p.raw() for p in run).strip()))
+                run = []
+            if piece.kind == TAG:
+                out.append((TAG, piece.body))
+        return out
 
     def find(self, tag: str, match: TagMatch = DEFAULT_MATCH) -> list[int]:
         """Indexes into `pieces` of the tags equal to `tag` under `match`."""
@@ -510,3 +525,26 @@ def iter_tag_keys(text: str, separator: str = DEFAULT_SEPARATOR, rules: TagRules
                   match: TagMatch = DEFAULT_MATCH) -> Iterator[str]:
     """Comparison keys of a caption's tags (for `tag:x` filters)."""
     return (match.key(t) for t in split_tags(text, separator, rules))
+
+
+# -- filtering ----------------------------------------------------------------------------------
+_QUERY = re.compile(r'^\s*tag:\s*(?:"((?:[^"\\]|\\.)*)"|(\S+))\s*$', re.IGNORECASE)
+
+
+@lru_cache(maxsize=64)
+def query_tag(text: str) -> str | None:
+    """The tag of a whole-query `tag:x` / `tag:"x y"` filter, else None."""
+    found = _QUERY.match(text)
+    if not found:
+        return None
+    tag = found.group(1) if found.group(1) is not None else found.group(2)
+    return re.sub(r"\\(.)", r"\1", tag).strip() or None
+
+
+def has_tag(text: str, tag: str, separator: str = DEFAULT_SEPARATOR, rules: TagRules = DEFAULT_RULES,
+            match: TagMatch = DEFAULT_MATCH) -> bool:
+    """Whether the caption `text` holds `tag` as a tag (not inside a sentence)."""
+    key = match.key(tag)
+    if not text or key not in text_keys(text, separator, match):
+        return False  # fast: most captions lack the tag
+    return any(match.key(t) == key for t in split_tags(text, separator, rules))

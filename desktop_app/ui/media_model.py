@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from PySide6.QtCore import (
     QAbstractItemModel, QAbstractListModel, QModelIndex, QPersistentModelIndex,
@@ -16,6 +16,7 @@ from PySide6.QtCore import (
 )
 
 from desktop_app.library.scan import natural_key
+from desktop_app.library.tags import DEFAULT_SEPARATOR, has_tag, query_tag
 
 if TYPE_CHECKING:
     from desktop_app.ui.thumbnails import ThumbnailLoader
@@ -448,6 +449,7 @@ class _FilterState:
     truncated: bool
     needle: str
     review: str = ""  # show only items with this mark ("" : any)
+    tag_separator: ClassVar[str] = DEFAULT_SEPARATOR  # the tag panel's setting
 
     def accepts(self, item: MediaItem) -> bool:
         if self.truncated and not item.truncated:
@@ -458,6 +460,9 @@ class _FilterState:
             return False
         needle = self.needle
         if needle:
+            tag = query_tag(needle)  # `tag:x` from the tag panel (until the filter language lands)
+            if tag is not None:
+                return has_tag(item.caption, tag, self.tag_separator)
             return needle in item.path.name.casefold() or needle in item.caption.casefold()
         return True
 

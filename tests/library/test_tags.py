@@ -74,7 +74,7 @@ def test_random_round_trips_and_edits() -> None:
         assert caption.render() == text
         tags = split_tags(text, sep)
         assert set_tags(text, tags, sep) == text
-        sentences = [b for k, b in caption_segments(text, sep) if k == SENTENCE]
+        sentences = [p.body for p in caption.pieces if p.kind == SENTENCE]
         # Any tag-list edit keeps every sentence, in order, unchanged.
         edited = list(tags)
         rng.shuffle(edited)
@@ -82,7 +82,7 @@ def test_random_round_trips_and_edits() -> None:
             edited.pop()
         edited.insert(rng.randint(0, len(edited)), "newtag")
         out = set_tags(text, edited, sep)
-        assert [b for k, b in caption_segments(out, sep) if k == SENTENCE] == sentences
+        assert [p.body for p in TagCaption(out, sep).pieces if p.kind == SENTENCE] == sentences
         assert split_tags(out, sep) == edited
 
 
@@ -91,8 +91,8 @@ def test_split_leaves_sentences_out() -> None:
     assert split_tags("A dog, sitting on the sand, looks at the sea.") == []
     text = "masterpiece, best quality, A woman walks her dog, smiling at the camera."
     assert split_tags(text) == ["masterpiece", "best quality"]
-    kinds = [k for k, _ in caption_segments(text)]
-    assert kinds == [TAG, TAG, SENTENCE, SENTENCE]
+    assert caption_segments(text) == [(TAG, "masterpiece"), (TAG, "best quality"),
+                                      (SENTENCE, "A woman walks her dog, smiling at the camera.")]
     assert split_tags("v1.5, score_9") == ["v1.5", "score_9"]
     assert split_tags("A dog runs on the beach.") == []
     assert split_tags("one two three four five six seven, short") == ["short"]
@@ -180,3 +180,17 @@ def test_counts_and_incremental_updates() -> None:
     for path, text in items:
         fresh.set_caption(path, text)
     assert fresh.most_common() == count_tags(items).most_common()
+
+
+def test_query_tag_and_has_tag() -> None:
+    from desktop_app.library.tags import has_tag, query_tag
+
+    assert query_tag('tag:"long hair"') == "long hair"
+    assert query_tag("tag:solo") == "solo"
+    assert query_tag(' TAG: "a \\"b\\"" ') == 'a "b"'
+    assert query_tag("solo") is None
+    assert query_tag("tag:solo caption:x") is None
+    assert has_tag("1girl, Long_Hair", "long hair")
+    assert not has_tag("A girl with long hair, smiling at you.", "long hair")  # inside a sentence
+    assert not has_tag("", "x")
+    assert has_tag("a;b", "b", ";")
