@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, QSortFilterProxyModel,
-                            Qt, Signal, Slot)
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
+                            Qt, QTimer, Signal, Slot)
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
                                QLineEdit, QMenu, QTableView, QVBoxLayout, QWidget)
 
 from ..library.tags import TagOp
@@ -113,6 +113,10 @@ class TagPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setToolTip(self.tr("Click: show images with this tag · Double-click: add it to the "
                                       "selected captions · Right-click: rename, delete, move to front"))
+        self._clicked_tag: str | None = None
+        self._click_timer = QTimer(self)
+        self._click_timer.setSingleShot(True)
+        self._click_timer.timeout.connect(self._on_click_timer_timeout)
         self.table.clicked.connect(self._on_table_clicked)
         self.table.doubleClicked.connect(self._on_table_double_clicked)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -172,10 +176,20 @@ class TagPanel(QWidget):
 
     @Slot(QModelIndex)
     def _on_table_clicked(self, index: QModelIndex) -> None:
-        self.filter_requested.emit(self.tag_at(index.row()))
+        # Wait out a double-click: filtering at once would hide the selection it adds to.
+        self._clicked_tag = self.tag_at(index.row())
+        self._click_timer.start(QApplication.doubleClickInterval())
+
+    @Slot()
+    def _on_click_timer_timeout(self) -> None:
+        if self._clicked_tag is not None:
+            self.filter_requested.emit(self._clicked_tag)
+        self._clicked_tag = None
 
     @Slot(QModelIndex)
     def _on_table_double_clicked(self, index: QModelIndex) -> None:
+        self._click_timer.stop()
+        self._clicked_tag = None
         self.add_requested.emit(self.tag_at(index.row()))
 
     @Slot(QPoint)
