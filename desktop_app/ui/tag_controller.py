@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SEPARATOR_KEY = "tags/separator"
 _CAPTION = int(Roles.CaptionRole)
+INCREMENTAL_LIMIT = 2000  # more changed captions at once than this: count the folder again
 
 
 class TagController(QObject):
@@ -56,6 +57,11 @@ class TagController(QObject):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(250)
         self._refresh_timer.timeout.connect(self._show_counts)
+        self._changed: set[Path] = set()  # captions changed, to count at the next turn
+        self._update_timer = QTimer(self)
+        self._update_timer.setSingleShot(True)
+        self._update_timer.setInterval(0)
+        self._update_timer.timeout.connect(self._apply_changes)
         self.panel.filter_requested.connect(self.filter_by_tag)
         self.panel.add_requested.connect(self.add_to_selection)
         self.panel.op_requested.connect(self.run_op)
@@ -82,6 +88,7 @@ class TagController(QObject):
         self._generation += 1
         self._counting = True
         self._dirty.clear()
+        self._changed.clear()
         items = [(item.path, item.caption) for item in self.window.model.items()]
         self.panel.set_counting()
         self.executor.submit(partial(count_tags, items, self.separator),
@@ -111,14 +118,26 @@ class TagController(QObject):
     def _on_model_data_changed(self, top: QModelIndex, bottom: QModelIndex, roles: list[int] | None = None) -> None:
         if roles and _CAPTION not in roles:
             return
-        model, changed = self.window.model, False
-        for row in range(top.row(), bottom.row() + 1):
-            item = model.item(row)
-            if self._counting:
-                self._dirty.add(item.path)
-            else:
-                changed |= self.counts.set_caption(item.path, item.caption)
-        if changed and not self._refresh_timer.isActive():
+        model = self.window.model
+        self._changed.update(model.item(row).path for row in range(top.row(), bottom.row() + 1))
+        if not self._update_timer.isActive():
+            self._update_timer.start()
+
+    @Slot()
+    def _apply_changes(self) -> None:
+        """Count the captions changed since the last call (a big batch recounts in the background)."""
+        changed, self._changed = self._changed, set()
+        if self._counting:
+            self._dirty |= changed
+            return
+        if len(changed) > INCREMENTAL_LIMIT:
+            self.recount()
+            return
+        updated = False
+        for path in changed:
+            item = self.window._item(path)
+            updated |= self.counts.set_caption(path, item.caption if item is not None else "")
+        if updated and not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
     @Slot()

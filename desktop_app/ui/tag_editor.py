@@ -28,6 +28,10 @@ def make_completer(model: QAbstractItemModel, parent: QObject) -> QCompleter:
     completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
     completer.setFilterMode(Qt.MatchFlag.MatchContains)
     completer.setMaxVisibleItems(10)
+    completer.popup().setStyleSheet(  # a popup is a window of its own: give it the theme
+        f"QListView {{ background: {style.SURFACE}; color: {style.TEXT}; border: 1px solid {style.BORDER}; "
+        f"padding: 2px; }} QListView::item {{ padding: 3px 6px; }} "
+        f"QListView::item:selected {{ background: {style.ACCENT}; color: white; }}")
     return completer
 
 

@@ -197,3 +197,14 @@ def test_autocomplete_offers_folder_tags_by_frequency(qtbot: Any, window: MainWi
     assert text_completer.completer.currentCompletion() == "long hair"
     qtbot.keyClick(text_completer.completer.popup(), Qt.Key.Key_Return)
     assert editor.toPlainText() == "landscape, mountain, lake, long hair"
+
+
+def test_a_big_change_recounts_in_the_background(qtbot: Any, window: MainWindow, monkeypatch: Any) -> None:
+    from desktop_app.ui import tag_controller
+
+    monkeypatch.setattr(tag_controller, "INCREMENTAL_LIMIT", 1)
+    window.tags.run_op(TagOp("add_front", "sks"), False)
+    qtbot.waitUntil(lambda: window.tags.counts.count("sks") == len(CAPTIONS), timeout=10_000)
+    wait_writes(qtbot, window)
+    assert window.tags.panel.visible_tags()[0] == ("sks", len(CAPTIONS))
+    assert window.tags.completions.stringList()[0] == "sks"
