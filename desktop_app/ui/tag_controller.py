@@ -26,6 +26,7 @@ from .tag_panel import TagPanel
 log = logging.getLogger(__name__)
 
 SEPARATOR_KEY = "tags/separator"
+VIEW_KEY = "tags/view_shown"
 _CAPTION = int(Roles.CaptionRole)
 INCREMENTAL_LIMIT = 2000  # more changed captions at once than this: count the folder again
 
@@ -53,6 +54,8 @@ class TagController(QObject):
         self.editor = TagEditor(window.caption_panel.editor, self.completions)
         self.editor.set_separator(self.separator)
         window.caption_panel.add_tag_editor(self.editor)
+        self.editor.set_shown(str(window.qsettings.value(VIEW_KEY, "false")).lower() == "true")
+        self.editor.shown_changed.connect(lambda shown: window.qsettings.setValue(VIEW_KEY, shown))
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(250)

@@ -20,13 +20,16 @@ from . import style
 KIND_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 
 
-def make_completer(model: QAbstractItemModel, parent: QObject) -> QCompleter:
-    """A completer over the folder's tags in the model's order (most frequent first)."""
+def make_completer(model: QAbstractItemModel, parent: QObject, contains: bool = True) -> QCompleter:
+    """A completer over the folder's tags in the model's order (most frequent first).
+
+    `contains`: offer tags containing the typed text anywhere (else only those starting so).
+    """
     completer = QCompleter(parent)
     completer.setModel(model)
     completer.setModelSorting(QCompleter.ModelSorting.UnsortedModel)
     completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    completer.setFilterMode(Qt.MatchFlag.MatchContains if contains else Qt.MatchFlag.MatchStartsWith)
     completer.setMaxVisibleItems(10)
     completer.popup().setStyleSheet(  # a popup is a window of its own: give it the theme
         f"QListView {{ background: {style.SURFACE}; color: {style.TEXT}; border: 1px solid {style.BORDER}; "
@@ -43,7 +46,8 @@ class TextTagCompleter(QObject):
         self.editor = editor
         self.separator = separator
         self._inserting = False
-        self.completer = make_completer(model, self)
+        # Only tags starting with what is typed: prose typed in the editor seldom pops it up.
+        self.completer = make_completer(model, self, contains=False)
         self.completer.setWidget(editor)
         self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.completer.activated[str].connect(self.insert_completion)

@@ -150,11 +150,8 @@ class TagPanel(QWidget):
 
     def visible_tags(self) -> list[tuple[str, int]]:
         """(tag, count) as listed now (sorted and searched)."""
-        out = []
-        for row in range(self.proxy.rowCount()):
-            source = self.proxy.mapToSource(self.proxy.index(row, 0)).row()
-            out.append(self.model.rows()[source])
-        return out
+        rows = self.model.rows()
+        return [rows[self.proxy.mapToSource(self.proxy.index(row, 0)).row()] for row in range(self.proxy.rowCount())]
 
     def separator(self) -> str:
         """The tag separator typed."""

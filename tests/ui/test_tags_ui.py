@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QModelIndex, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.library.tags import TagOp
@@ -165,6 +165,13 @@ def test_tag_view_edits_the_caption_and_keeps_sentences(qtbot: Any, window: Main
     view.list.setCurrentRow(2)
     view.move_selected(-1)
     assert panel.text() == "A girl with long hair, smiling at the sun., solo, 2girls"
+    view.list.model().moveRow(QModelIndex(), 2, QModelIndex(), 1)  # as a drag does it
+    qtbot.waitUntil(lambda: panel.text() == "A girl with long hair, smiling at the sun., 2girls, solo", timeout=2000)
+    view.list.model().moveRow(QModelIndex(), 1, QModelIndex(), 0)  # dragged before the sentence:
+    qtbot.waitUntil(lambda: view.segments()[0][0] == "sentence", timeout=2000)  # sentences keep their place
+    assert panel.text() == "A girl with long hair, smiling at the sun., 2girls, solo"
+    view.list.setCurrentRow(2)
+    view.move_selected(-1)
     view.list.clearSelection()
     view.list.item(0).setSelected(True)  # a sentence cannot be removed from the tag view
     view.list.item(2).setSelected(True)
