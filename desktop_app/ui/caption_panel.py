@@ -229,6 +229,7 @@ class CaptionPanel(QWidget):
         footer.addWidget(self.save_label)
         footer.addWidget(self.undo_button)
         footer.addWidget(self.redo_button)
+        self._footer = footer
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.setSpacing(8)
@@ -248,6 +249,12 @@ class CaptionPanel(QWidget):
         button.setToolTip(f"{tip} ({key}); click again to clear")
         button.clicked.connect(partial(self._on_review_clicked, button, review))
         return button
+
+    def add_tag_editor(self, view: Any) -> None:
+        """Put the tag view (a `TagEditor`) under the caption editor, its toggle in the footer."""
+        layout = self.layout()
+        layout.insertWidget(layout.indexOf(self.editor) + 1, view, 2)
+        self._footer.insertWidget(1, view.toggle_button)
 
     def set_actions(self, undo: Any, redo: Any) -> None:
         """Bind the footer buttons to the window's undo/redo actions."""

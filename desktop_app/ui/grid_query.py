@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy, QWidget
 
 from ..library.clip_tokens import TokenCountCache
 from ..library.query import Access, Number, QueryContext, QueryError, parse, uses
+from ..library.tags import DEFAULT_MATCH, split_tags
 from . import style
 
 if TYPE_CHECKING:
@@ -61,15 +62,11 @@ def help_text() -> str:
         "Quote values with spaces; \\\" and \\\\ escape inside quotes.")
 
 
-def _separator() -> str | None:
-    """The tag panel's separator (None before the tag module lands)."""
-    try:
-        from ..library import tags  # noqa: PLC0415 - the tags branch's module
-    except ImportError:  # pragma: no cover
-        return None
-    from .media_model import _FilterState  # noqa: PLC0415 - the tag panel sets it there
+def _separator() -> str:
+    """The tag panel's separator (the tag controller keeps it on the proxy's filter state)."""
+    from .media_model import _FilterState  # noqa: PLC0415 - media_model imports this module
 
-    return getattr(_FilterState, "tag_separator", tags.DEFAULT_SEPARATOR)
+    return _FilterState.tag_separator
 
 
 class GridQueryContext(QueryContext):
@@ -77,18 +74,11 @@ class GridQueryContext(QueryContext):
     (the tag cache is dropped when it changes), tokens counted into `TOKEN_COUNTS`."""
 
     def __init__(self) -> None:
-        self._separator = _separator()
-        if self._separator is None:  # pragma: no cover - before the tag module lands
-            super().__init__(MEDIA_ACCESS, count_tokens=TOKEN_COUNTS.get)
-            return
-        from ..library import tags  # noqa: PLC0415
-
-        super().__init__(MEDIA_ACCESS, tags_of=self._split, tag_key=tags.DEFAULT_MATCH.key,
+        super().__init__(MEDIA_ACCESS, tags_of=self._split, tag_key=DEFAULT_MATCH.key,
                          count_tokens=TOKEN_COUNTS.get)
+        self._separator = _separator()
 
     def _split(self, text: str) -> list[str]:
-        from ..library.tags import split_tags  # noqa: PLC0415
-
         return split_tags(text, self._separator)
 
     def compile(self, query: Any) -> Callable[[Any], bool]:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from PySide6.QtCore import (
     QAbstractItemModel, QAbstractListModel, QModelIndex, QPersistentModelIndex,
@@ -16,6 +16,7 @@ from PySide6.QtCore import (
 )
 
 from desktop_app.library.scan import natural_key
+from desktop_app.library.tags import DEFAULT_SEPARATOR
 from desktop_app.ui.grid_query import grid_query_context
 
 if TYPE_CHECKING:
@@ -450,6 +451,7 @@ class _FilterState:
     needle: str
     review: str = ""  # show only items with this mark ("" : any)
     match: Callable[[MediaItem], bool] | None = None  # the compiled filter query of `needle`
+    tag_separator: ClassVar[str] = DEFAULT_SEPARATOR  # the tag panel's setting (tag: queries)
 
     def accepts(self, item: MediaItem) -> bool:
         if self.truncated and not item.truncated:

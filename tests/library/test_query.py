@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 from collections.abc import Callable
 from pathlib import Path
 
@@ -176,6 +177,18 @@ def records(media: Path, open_library: OpenLibrary) -> list:  # noqa: ANN201
 def test_queries_on_a_generated_folder(records: list, query: str, expected: list[str]) -> None:
     found = matches(query, records, tags_of=comma_tags)
     assert sorted(r.rel_path for r in found) == sorted(expected)
+
+
+def test_tags_from_the_tag_module(records: list) -> None:
+    from desktop_app.library.tags import DEFAULT_MATCH, split_tags
+
+    items = [SimpleNamespace(rel_path=f"{i}.png", caption=c, status="done", review="", truncated=False)
+             for i, c in enumerate(["1girl, long_hair, smile", "A girl with long hair, smiling, looks away.",
+                                    "Long Hair, 1girl"])]
+    context = QueryContext(tags_of=split_tags, tag_key=DEFAULT_MATCH.key)
+    assert [i.rel_path for i in items if context.compile('tag:"long hair"')(i)] == ["0.png", "2.png"]
+    assert [i.rel_path for i in items if context.compile("tag:long_hair -tag:smile")(i)] == ["2.png"]
+    assert [i.rel_path for i in items if context.compile('caption:"long hair"')(i)] == ["1.png", "2.png"]
 
 
 def test_tag_queries_need_a_tag_splitter(records: list) -> None:
