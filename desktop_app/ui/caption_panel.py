@@ -224,7 +224,6 @@ class CaptionPanel(QWidget):
         title.addWidget(self.flag_button)
         footer = QHBoxLayout()
         footer.addWidget(self.count_label)
-        footer.addWidget(self.token_counter)
         footer.addStretch(1)
         footer.addWidget(self.save_label)
         footer.addWidget(self.undo_button)
@@ -238,6 +237,7 @@ class CaptionPanel(QWidget):
         layout.addWidget(self.meta_label)
         layout.addWidget(self.failure_label)
         layout.addWidget(self.editor, 3)
+        layout.addWidget(self.token_counter, 0, Qt.AlignmentFlag.AlignRight)
         layout.addLayout(footer)
 
     def _review_button(self, text: str, shortcut: str, review: str, tip: str) -> QToolButton:

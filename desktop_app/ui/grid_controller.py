@@ -43,7 +43,6 @@ class GridControllerMixin:
         row.addStretch(1)
         self.filter_edit = QLineEdit()
         self.filter_box = FilterBox(self.filter_edit, self.proxy, self)  # the filter language
-        row.addWidget(self.filter_box.message, 3)
         self.filter_edit.setPlaceholderText(self.tr("Filter: words, tag:x, status:edited, tokens:>77…  (Ctrl+F)"))
         self.filter_edit.addAction(style.icon("search", style.MUTED), QLineEdit.ActionPosition.LeadingPosition)
         self.filter_edit.setClearButtonEnabled(True)

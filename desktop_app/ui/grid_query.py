@@ -12,8 +12,8 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
-from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy, QWidget
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 
 from ..library.clip_tokens import TokenCountCache
 from ..library.query import Access, Number, QueryContext, QueryError, parse, uses
@@ -119,8 +119,8 @@ class _CountJob(QRunnable):
 class FilterBox(QObject):
     """Applies the filter box's query to the proxy, or shows why it cannot.
 
-    A bad query: the box gets a red border, `message` (a label placed near the box) and the
-    box's tooltip say what is wrong and where, and the grid keeps its last good filter.
+    A bad query: the box gets a red border, `message` (a bubble floating under the box) and
+    the box's tooltip say what is wrong and where, and the grid keeps its last good filter.
 
     Signals:
         applied(str): a query was applied to the grid.
@@ -134,10 +134,12 @@ class FilterBox(QObject):
         super().__init__(parent)
         self.edit = edit
         self.proxy = proxy
-        self.message = QLabel()
-        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.message.setMinimumWidth(120)
+        # A bubble floating just under the box, over the window (the box sits in a toolbar).
+        self.message = QLabel(parent)
+        self.message.setObjectName("filterMessage")
+        self.message.setWordWrap(True)
         self.message.hide()
+        edit.installEventFilter(self)
         self._error = ""
         self._generation = 0
         self._pending: str | None = None
@@ -204,19 +206,43 @@ class FilterBox(QObject):
         self._error = exc.message
         self.edit.setStyleSheet(f"QLineEdit {{ border: 1px solid {style.DANGER}; }}")
         self.edit.setToolTip(exc.message + "\n\n" + help_text())
-        self.message.setStyleSheet(f"color: {style.DANGER};")
-        self.message.setText(exc.message)
-        self.message.setToolTip(exc.message)
-        self.message.show()
+        self._show_message(exc.message, style.DANGER)
         self.failed.emit(exc.message)
 
     def _show_note(self, text: str) -> None:
         self._error = ""
         self.edit.setStyleSheet("")
-        self.message.setStyleSheet(f"color: {style.MUTED};")
+        self._show_message(text, style.BORDER, style.MUTED)
+
+    def _show_message(self, text: str, border: str, color: str | None = None) -> None:
+        self.message.setStyleSheet(
+            f"QLabel#filterMessage {{ background: {style.PANEL}; color: {color or style.TEXT}; "
+            f"border: 1px solid {border}; border-radius: 6px; padding: 6px 9px; }}")
         self.message.setText(text)
-        self.message.setToolTip("")
+        self._place()
         self.message.show()
+        self.message.raise_()
+
+    def _place(self) -> None:
+        """Put the message under the box, as wide as the box (or wider, inside the window)."""
+        window = self.edit.window()
+        if self.message.parentWidget() is not window:
+            self.message.setParent(window)
+        width = min(max(self.edit.width(), 360), window.width() - 16)
+        self.message.setFixedWidth(width)
+        self.message.adjustSize()
+        below = self.edit.mapTo(window, QPoint(self.edit.width(), self.edit.height() + 4))
+        self.message.move(max(8, min(below.x() - width, window.width() - width - 8)), below.y())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Move) and self.message.isVisible():
+            self._place()
+        elif event.type() == QEvent.Type.Hide:
+            self.message.hide()
+        elif event.type() == QEvent.Type.Show and (self._error or self._pending is not None):
+            self._place()
+            self.message.show()
+        return False
 
     def _clear(self) -> None:
         self._error = ""

@@ -33,8 +33,10 @@ class TokenCounter(QLabel):
         self._report: TokenReport | None = None
         self._available = True
         self.setObjectName("muted")
-        self.setFixedSize(self.fontMetrics().horizontalAdvance("8888 / 77") + 12, self.fontMetrics().height() + 4)
-        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # Fixed: the count changes with every streamed token, and must not re-lay the panel out.
+        self.setFixedSize(self.fontMetrics().horizontalAdvance(self._format(8888, 77)) + 12,
+                          self.fontMetrics().height() + 2)
+        self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(UPDATE_MS)
@@ -71,7 +73,7 @@ class TokenCounter(QLabel):
                 self.setToolTip("")
             self._underline(None)
             return
-        self.setText(f"{report.count} / {report.limit}")
+        self.setText(self._format(report.count, report.limit))
         about = self.tr("CLIP ViT-L/14 tokens, the start and end tokens included: {fit} tokens of "
                         "text fit in CLIP's {limit}.").format(fit=report.limit - 2, limit=report.limit)
         if not report.over:
@@ -81,11 +83,15 @@ class TokenCounter(QLabel):
             return
         dropped = report.count - report.limit
         words = report.overflow if len(report.overflow) <= 240 else report.overflow[:240] + "…"
-        self.setStyleSheet(f"color: {style.DANGER}; font-weight: 600;")
+        # A type selector: the tooltip (a QLabel too) must not turn red and bold.
+        self.setStyleSheet(f"TokenCounter {{ color: {style.DANGER}; font-weight: 600; }}")
         self.setToolTip("<p>" + html.escape(about) + "</p><p>" + html.escape(
             self.tr("CLIP drops the last {n} tokens, from here on:").format(n=dropped))
             + f"</p><p><i>{html.escape(words)}</i></p>")
         self._underline(report.cut)
+
+    def _format(self, count: int, limit: int) -> str:
+        return self.tr("{count} / {limit} tokens").format(count=count, limit=limit)
 
     def _underline(self, cut: int | None) -> None:
         """A wavy red underline under the text past the limit (or none)."""

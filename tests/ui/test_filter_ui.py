@@ -139,13 +139,13 @@ def test_token_counter_marks_the_overflow(qtbot: Any) -> None:
     counter = panel.token_counter
     panel.show_item(MediaItem(Path("/x/a.png"), "a.png", status="done", caption="a photo of a cat"))
     counter.update_count()
-    assert counter.text() == "7 / 77"
+    assert counter.text() == "7 / 77 tokens"
     assert counter.styleSheet() == "" and not panel.editor.extraSelections()
     assert "start and end" in counter.toolTip()
     panel.show_item(MediaItem(Path("/x/b.png"), "b.png", status="done", caption=LONG))
     counter.update_count()
     report = counter.report()
-    assert report is not None and report.over and counter.text() == f"{report.count} / 77"
+    assert report is not None and report.over and counter.text() == f"{report.count} / 77 tokens"
     assert style.DANGER in counter.styleSheet()
     assert f"last {report.count - 77} tokens" in counter.toolTip() and "final words here" in counter.toolTip()
     (selection,) = panel.editor.extraSelections()
@@ -167,5 +167,5 @@ def test_token_counter_follows_typing_and_counts_utf16_right(qtbot: Any) -> None
     (selection,) = editor.extraSelections()
     assert selection.cursor.selectedText() == editor.toPlainText()[report.cut:]
     editor.setPlainText("short")
-    qtbot.waitUntil(lambda: counter.text() == "3 / 77", timeout=2000)
+    qtbot.waitUntil(lambda: counter.text() == "3 / 77 tokens", timeout=2000)
     assert not editor.extraSelections()
