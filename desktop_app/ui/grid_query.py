@@ -2,7 +2,7 @@
 
 `grid_query_context` compiles queries over `MediaItem`s; `FilterBox` applies the box's text
 to the proxy: a bad query keeps the last good filter and shows what is wrong, and `tokens:`
-queries over many uncounted captions count them in a worker thread first.
+(`tag:`) queries over many captions not counted (split) yet do that in a worker thread first.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, QRunnable,
 from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 
 from ..library.clip_tokens import TokenCountCache
-from ..library.query import Access, Number, QueryContext, QueryError, parse, uses
-from ..library.tags import DEFAULT_MATCH, split_tags
+from ..library.query import Access, Number, QueryContext, QueryError, Tag, parse, uses
+from ..library.tags import DEFAULT_MATCH, DEFAULT_SEPARATOR, split_tags
 from . import style
 
 if TYPE_CHECKING:
@@ -38,7 +38,8 @@ MEDIA_ACCESS = Access(
 #: Token counts per caption text, shared by every grid in the process.
 TOKEN_COUNTS = TokenCountCache()
 
-#: A `tokens:` query over more uncounted captions than this counts them off the GUI thread.
+#: A `tokens:` query over more uncounted captions than this counts them off the GUI thread
+#: (and a `tag:` query over more than 4x this many unsplit captions splits them there).
 BACKGROUND_ABOVE = 2000
 
 
@@ -69,23 +70,54 @@ def _separator() -> str:
     return _FilterState.tag_separator
 
 
-class GridQueryContext(QueryContext):
-    """Queries over grid items: tags split by the tag module with the tag panel's separator
-    (the tag cache is dropped when it changes), tokens counted into `TOKEN_COUNTS`."""
+class TagSets:
+    """Tag keys per caption text for one separator, shared by the grid's queries and filled
+    by the filter box's worker (plain dict operations: safe under the GIL)."""
 
     def __init__(self) -> None:
-        super().__init__(MEDIA_ACCESS, tags_of=self._split, tag_key=DEFAULT_MATCH.key,
-                         count_tokens=TOKEN_COUNTS.get)
-        self._separator = _separator()
+        self.separator = DEFAULT_SEPARATOR  # synced with the panel's by `missing`
+        self._sets: dict[str, frozenset[str]] = {}
 
-    def _split(self, text: str) -> list[str]:
-        return split_tags(text, self._separator)
+    def get(self, caption: str) -> frozenset[str]:
+        """The tag keys of a caption (split now when not cached)."""
+        found = self._sets.get(caption)
+        if found is None:
+            if len(self._sets) > 1_000_000:
+                self._sets = {}
+            key = DEFAULT_MATCH.key
+            found = self._sets[caption] = frozenset(key(t) for t in split_tags(caption, self.separator))
+        return found
+
+    def missing(self, captions: list[str]) -> list[str]:
+        """The distinct captions not split yet (after dropping everything if the separator changed)."""
+        if _separator() != self.separator:
+            self.separator, self._sets = _separator(), {}
+        sets = self._sets
+        return list({c: None for c in captions if c not in sets})
+
+    def fill(self, captions: list[str]) -> None:
+        """Split these captions (a worker thread may do it)."""
+        for caption in captions:
+            self.get(caption)
+
+
+#: Tag sets per caption text, shared by every grid in the process.
+TAG_SETS = TagSets()
+
+
+class GridQueryContext(QueryContext):
+    """Queries over grid items: tags from `TAG_SETS` (the tag module's split with the tag
+    panel's separator), tokens from `TOKEN_COUNTS`."""
+
+    def __init__(self) -> None:
+        super().__init__(MEDIA_ACCESS, tags_of=split_tags, tag_key=DEFAULT_MATCH.key,
+                         count_tokens=lambda text: TOKEN_COUNTS.get(text))
+
+    def tags(self, caption: str) -> frozenset[str]:
+        return TAG_SETS.get(caption)
 
     def compile(self, query: Any) -> Callable[[Any], bool]:
-        separator = _separator()
-        if separator != self._separator:
-            self._separator = separator
-            self._tags = {}
+        TAG_SETS.missing([])  # drops the sets if the separator changed
         return super().compile(query)
 
 
@@ -99,17 +131,18 @@ class _CountRelay(QObject):
 
 
 class _CountJob(QRunnable):
-    """Counts CLIP tokens of captions into `TOKEN_COUNTS` (a worker thread; no Qt objects made)."""
+    """Counts tokens and splits tags of captions into the shared caches (a worker thread)."""
 
-    def __init__(self, generation: int, texts: list[str], relay: _CountRelay) -> None:
+    def __init__(self, generation: int, tokens: list[str], tags: list[str], relay: _CountRelay) -> None:
         super().__init__()
-        self._generation, self._texts, self._relay = generation, texts, relay
+        self._generation, self._tokens, self._tags, self._relay = generation, tokens, tags, relay
 
     def run(self) -> None:
         try:
-            TOKEN_COUNTS.fill(self._texts)
-        except Exception:  # noqa: BLE001 - a missing vocabulary: the filter says so when applied
-            log.exception("Counting tokens failed")
+            TAG_SETS.fill(self._tags)
+            TOKEN_COUNTS.fill(self._tokens)
+        except Exception:  # noqa: BLE001 - e.g. a missing vocabulary: the filter says so when applied
+            log.exception("Preparing the filter failed")
         try:
             self._relay.counted.emit(self._generation)
         except RuntimeError:  # the box is gone
@@ -168,16 +201,20 @@ class FilterBox(QObject):
             return False
         self._generation += 1
         self._pending = None
-        if uses(node, Number, "tokens"):
+        tokens, tags = uses(node, Number, "tokens"), uses(node, Tag)
+        if tokens or tags:
             source = self.proxy.sourceModel()
             captions = [item.caption for item in source.items()] if source is not None else []
-            missing = TOKEN_COUNTS.missing(captions)
-            if len(missing) > BACKGROUND_ABOVE:
+            to_count = TOKEN_COUNTS.missing(captions) if tokens else []
+            to_split = TAG_SETS.missing(captions) if tags else []
+            if len(to_count) > BACKGROUND_ABOVE or len(to_split) > 4 * BACKGROUND_ABOVE:
                 self._pending = text
-                self._show_note(_tr("Counting CLIP tokens of {n} captions…").format(n=f"{len(missing):,}"))
-                self._pool.start(_CountJob(self._generation, missing, self._relay))
+                note = (_tr("Counting CLIP tokens of {n} captions…") if to_count
+                        else _tr("Reading the tags of {n} captions…"))
+                self._show_note(note.format(n=f"{max(len(to_count), len(to_split)):,}"))
+                self._pool.start(_CountJob(self._generation, to_count, to_split, self._relay))
                 return False
-            TOKEN_COUNTS.fill(missing)
+            TOKEN_COUNTS.fill(to_count)  # a few: batched here
         try:
             self.proxy.set_text_filter(text)
         except QueryError as exc:

@@ -46,7 +46,15 @@ def fresh_counts(monkeypatch: pytest.MonkeyPatch) -> TokenCountCache:
 
 
 @pytest.fixture
-def window(qtbot: Any, tmp_path: Path, fresh_counts: TokenCountCache) -> Iterator[MainWindow]:
+def fresh_tags(monkeypatch: pytest.MonkeyPatch) -> grid_query.TagSets:
+    """Tag sets of this test only."""
+    sets = grid_query.TagSets()
+    monkeypatch.setattr(grid_query, "TAG_SETS", sets)
+    return sets
+
+
+@pytest.fixture
+def window(qtbot: Any, tmp_path: Path, fresh_counts: TokenCountCache, fresh_tags: grid_query.TagSets) -> Iterator[MainWindow]:
     folder = tmp_path / "set"
     folder.mkdir()
     for name, caption in CAPTIONS.items():
@@ -124,6 +132,27 @@ def test_tokens_query_counts_off_the_gui_thread(qtbot: Any, window: MainWindow,
     assert shown(window) == ["d.png"]
     assert fresh_counts.cached(LONG) is not None and fresh_counts.cached(LONG) > 77
     assert not window.filter_box.counting and window.filter_box.message.isHidden()
+
+
+def test_tag_query_splits_off_the_gui_thread(qtbot: Any, window: MainWindow, fresh_tags: grid_query.TagSets,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grid_query, "BACKGROUND_ABOVE", 0)
+    with qtbot.waitSignal(window.filter_box.applied, timeout=10_000):
+        window.filter_edit.setText('tag:"long hair"')
+        window._apply_text_filter()
+        assert "Reading the tags of 5 captions" in window.filter_box.message.text()
+    assert shown(window) == ["a.png", "b.png"]
+    assert fresh_tags.missing([CAPTIONS["a.png"]]) == []
+
+
+def test_tag_separator_change_resplits(qtbot: Any, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop_app.ui.media_model import _FilterState
+
+    type_query(qtbot, window, "tag:smile")
+    assert shown(window) == ["a.png"]
+    monkeypatch.setattr(_FilterState, "tag_separator", ";")  # as the tag panel sets it
+    type_query(qtbot, window, "tag:smile")
+    assert shown(window) == []  # "1girl, solo, long hair, smile" is one piece, and no tag
 
 
 def test_edited_caption_is_refiltered_with_its_new_count(qtbot: Any, window: MainWindow) -> None:
