@@ -3,18 +3,19 @@
     cat dog                 name or caption contains "cat" and contains "dog" (any case)
     "red car"               ... contains the phrase
     tag:"long hair"         the caption has this tag (glob: tag:*hair)
-    caption:beach           the caption contains it (glob: caption:"a photo*")
+    caption:beach           the caption contains it (glob, whole caption: caption:a*photo*)
     name:*.png  path:sub/*  the file name / the path in the folder (glob, or contains)
-    status:edited           pending (or uncaptioned/todo), queued, generating, done, edited,
-                            failed, captioned, truncated
+    status:edited           pending, uncaptioned (= todo: pending or failed), queued,
+                            generating, done, edited, failed, captioned, truncated
     review:flagged          approved, flagged, none
     tokens:>75  chars:<40   numbers: > >= < <= = or a range 10..20 (tokens: CLIP tokens,
     words:10..20            start and end included, as the "n / 77" under the editor)
     a OR b, a AND b, NOT a, -a, ( ... )   AND binds tighter than OR; juxtaposition is AND
 
-Operators are upper case (a lower-case "or" is a word). A value takes balanced parentheses
-(`tag:miku_(cosplay)`); quote it for anything else, with backslash escapes (`"say \\"hi\\""`).
-A bad query raises `QueryError` with the position (1-based column) and what is wrong.
+Operators are upper case (a lower-case "or" is a word). Wildcards * and ? work in unquoted
+values; quoted values are literal, with backslash escapes (`"say \\"hi\\""`). A value takes
+balanced parentheses (`tag:miku_(cosplay)`). A bad query raises `QueryError`: its message
+names the 1-based column and what is wrong, its `position` is the 0-based index.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ REVIEW_VALUES = {"approved": "approved", "flagged": "flagged", "none": ""}
 _OPERATORS = {"AND", "OR", "NOT"}
 _NUMBER = re.compile(r"(>=|<=|>|<|=)?(\d+)|(\d+)\.\.(\d+)")
 _FIELD = re.compile(r"([A-Za-z_]+):")
-_ENDS_WORD = frozenset(' \t\n\r\f\v()"')
 
 
 class QueryError(ValueError):
