@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QSizePolicy,
 from ..library.scan import VIDEO_EXTENSIONS
 from . import style
 from .media_model import MediaItem
+from .token_counter import TokenCounter
 from .video_preview import VideoPlayer, video_meta
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,7 @@ class CaptionPanel(QWidget):
         self.count_label = QLabel()
         self.count_label.setObjectName("muted")
         self.count_label.setFixedSize(220, line)
+        self.token_counter = TokenCounter(self.editor, self)  # CLIP's "n / 77"
         self.save_label = QLabel()
         self.save_label.setObjectName("muted")
         self.save_label.setFixedSize(110, line)
@@ -230,6 +232,7 @@ class CaptionPanel(QWidget):
         footer.addWidget(self.save_label)
         footer.addWidget(self.undo_button)
         footer.addWidget(self.redo_button)
+        self._footer = footer
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.setSpacing(8)
@@ -239,6 +242,7 @@ class CaptionPanel(QWidget):
         layout.addWidget(self.meta_label)
         layout.addWidget(self.failure_label)
         layout.addWidget(self.editor, 3)
+        layout.addWidget(self.token_counter, 0, Qt.AlignmentFlag.AlignRight)
         layout.addLayout(footer)
 
     def _review_button(self, text: str, shortcut: str, review: str, tip: str) -> QToolButton:
@@ -250,6 +254,12 @@ class CaptionPanel(QWidget):
         button.setToolTip(f"{tip} ({key}); click again to clear")
         button.clicked.connect(partial(self._on_review_clicked, button, review))
         return button
+
+    def add_tag_editor(self, view: Any) -> None:
+        """Put the tag view (a `TagEditor`) under the caption editor, its toggle in the footer."""
+        layout = self.layout()
+        layout.insertWidget(layout.indexOf(self.editor) + 1, view, 2)
+        self._footer.insertWidget(1, view.toggle_button)
 
     def set_actions(self, undo: Any, redo: Any) -> None:
         """Bind the footer buttons to the window's undo/redo actions."""
