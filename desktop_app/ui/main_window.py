@@ -26,6 +26,7 @@ from .grid_controller import GridControllerMixin
 from .media_model import MediaFilterProxy, MediaListModel
 from .run_controller import RunControllerMixin
 from .settings_panel import RunSettings
+from .tag_controller import TagController
 from .thumbnails import ThumbnailLoader
 from .window_chrome import WindowChromeMixin
 from .worker import CaptionJob, CaptionService
@@ -104,6 +105,7 @@ class MainWindow(WindowChromeMixin, FolderControllerMixin, GridControllerMixin, 
         self._build_menus()
         self._build_toolbar()
         self._build_status_bar()
+        self.tags = TagController(self)
         self._connect()
         self._restore_state()
         self._update_actions()

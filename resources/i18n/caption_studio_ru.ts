@@ -107,10 +107,6 @@
         <translation>Выберите изображение, чтобы увидеть его здесь</translation>
     </message>
     <message>
-        <source>Video</source>
-        <translation>Видео</translation>
-    </message>
-    <message>
         <source>Loading…</source>
         <translation>Загрузка…</translation>
     </message>
@@ -533,8 +529,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Помеч.</translation>
     </message>
     <message>
-        <source>Filter by name or caption  (Ctrl+F)</source>
-        <translation>Имя или подпись (Ctrl+F)</translation>
+        <source>Filter: words, tag:x, status:edited, tokens:&gt;77…  (Ctrl+F)</source>
+        <translation>Фильтр: слова, tag:x, status:edited, tokens:&gt;77…  (Ctrl+F)</translation>
     </message>
     <message>
         <source>Sort order</source>
@@ -1356,6 +1352,158 @@ and saves it beside the image as a .txt file you can edit.</source>
     </message>
 </context>
 <context>
+    <name>TagController</name>
+    <message>
+        <source>Tags</source>
+        <translation>Теги</translation>
+    </message>
+    <message>
+        <source>Select the images to change first</source>
+        <translation>Сначала выберите изображения для изменения</translation>
+    </message>
+    <message>
+        <source>No caption changes</source>
+        <translation>Подписи не изменились</translation>
+    </message>
+</context>
+<context>
+    <name>TagCountModel</name>
+    <message numerus="yes">
+        <source>%n caption(s) have “%1”</source>
+        <translation>
+            <numerusform>«%1» есть в %n подписи</numerusform>
+            <numerusform>«%1» есть в %n подписях</numerusform>
+            <numerusform>«%1» есть в %n подписях</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Tag</source>
+        <translation>Тег</translation>
+    </message>
+    <message>
+        <source>Count</source>
+        <translation>Количество</translation>
+    </message>
+</context>
+<context>
+    <name>TagEditor</name>
+    <message>
+        <source>Tags</source>
+        <translation>Теги</translation>
+    </message>
+    <message>
+        <source>Show the caption as a list of tags too</source>
+        <translation>Показывать подпись также списком тегов</translation>
+    </message>
+    <message>
+        <source>Add a tag…</source>
+        <translation>Добавить тег…</translation>
+    </message>
+    <message>
+        <source>Remove the selected tags (Delete)</source>
+        <translation>Удалить выбранные теги (Delete)</translation>
+    </message>
+    <message>
+        <source>Move the selected tag earlier</source>
+        <translation>Переместить выбранный тег ближе к началу</translation>
+    </message>
+    <message>
+        <source>Move the selected tag later</source>
+        <translation>Переместить выбранный тег ближе к концу</translation>
+    </message>
+    <message>
+        <source>A sentence: tag edits leave it as it is (edit it in the text)</source>
+        <translation>Предложение: правка тегов его не трогает (правьте его в тексте)</translation>
+    </message>
+</context>
+<context>
+    <name>TagPanel</name>
+    <message>
+        <source>Search tags</source>
+        <translation>Поиск тегов</translation>
+    </message>
+    <message>
+        <source>Selected images only</source>
+        <translation>Только выбранные изображения</translation>
+    </message>
+    <message>
+        <source>Rename, delete, move and de-duplicate in the selected images only (else in the whole folder)</source>
+        <translation>Переименовывать, удалять, перемещать и убирать дубли только в выбранных изображениях (иначе во всей папке)</translation>
+    </message>
+    <message>
+        <source>What separates tags in a caption</source>
+        <translation>Чем разделяются теги в подписи</translation>
+    </message>
+    <message>
+        <source>Click: show images with this tag · Double-click: add it to the selected captions · Right-click: rename, delete, move to front</source>
+        <translation>Щелчок: показать изображения с этим тегом · Двойной щелчок: добавить его к выбранным подписям · Правый щелчок: переименовать, удалить, переместить в начало</translation>
+    </message>
+    <message>
+        <source>Separator</source>
+        <translation>Разделитель</translation>
+    </message>
+    <message>
+        <source>Counting tags…</source>
+        <translation>Подсчёт тегов…</translation>
+    </message>
+    <message>
+        <source>%1 tags · %2 uses</source>
+        <translation>тегов: %1 · использований: %2</translation>
+    </message>
+    <message>
+        <source>No tags yet</source>
+        <translation>Тегов пока нет</translation>
+    </message>
+    <message>
+        <source>in the selected images</source>
+        <translation>в выбранных изображениях</translation>
+    </message>
+    <message>
+        <source>in the folder</source>
+        <translation>во всей папке</translation>
+    </message>
+    <message>
+        <source>Show images with “%1”</source>
+        <translation>Показать изображения с «%1»</translation>
+    </message>
+    <message>
+        <source>Add “%1” to the selected captions</source>
+        <translation>Добавить «%1» к выбранным подписям</translation>
+    </message>
+    <message>
+        <source>Rename “%1” %2…</source>
+        <translation>Переименовать «%1» %2…</translation>
+    </message>
+    <message>
+        <source>Delete “%1” %2</source>
+        <translation>Удалить «%1» %2</translation>
+    </message>
+    <message>
+        <source>Move “%1” to the front %2</source>
+        <translation>Переместить «%1» в начало %2</translation>
+    </message>
+    <message>
+        <source>Remove duplicate tags %1</source>
+        <translation>Убрать повторяющиеся теги %1</translation>
+    </message>
+    <message>
+        <source>Rename tag</source>
+        <translation>Переименовать тег</translation>
+    </message>
+    <message>
+        <source>New name for “%1”</source>
+        <translation>Новое имя для «%1»</translation>
+    </message>
+</context>
+<context>
+    <name>ThumbnailLoader</name>
+    <message>
+        <source>Cannot show: {reason}</source>
+        <extracomment>Longest edge of a thumbnail in pixels (tiles scale it down to fit). Bumped when the cached thumbnail format changes, so old files are never read.</extracomment>
+        <translation>Не удаётся показать: {reason}</translation>
+    </message>
+</context>
+<context>
     <name>TileDelegate</name>
     <message>
         <source>pending</source>
@@ -1390,6 +1538,66 @@ and saves it beside the image as a .txt file you can edit.</source>
     <message>
         <source>generating…</source>
         <translation>генерация…</translation>
+    </message>
+</context>
+<context>
+    <name>TokenCounter</name>
+    <message>
+        <source>CLIP ViT-L/14 tokens, the start and end tokens included: {fit} tokens of text fit in CLIP&apos;s {limit}.</source>
+        <extracomment>Coalesces counting while text streams in or the user types.</extracomment>
+        <translation>Токены CLIP ViT-L/14, включая начальный и конечный: в лимит CLIP ({limit}) помещается {fit} токенов текста.</translation>
+    </message>
+    <message>
+        <source>CLIP drops the last {n} tokens, from here on:</source>
+        <translation>CLIP отбрасывает последние токены ({n}), начиная отсюда:</translation>
+    </message>
+    <message>
+        <source>{count} / {limit} tokens</source>
+        <translation>токенов: {count} / {limit}</translation>
+    </message>
+</context>
+<context>
+    <name>VideoPlayer</name>
+    <message>
+        <source>{fps} fps</source>
+        <extracomment>Frames shown per second while playing. Longest edge of a frame shown paused or scrubbed (enough for the panel on a large screen). Longest edge of the frames shown while playing (decoded ahead: smaller, to keep up). Seconds of frames decoded in one go while playing.</extracomment>
+        <translation>{fps} кадр/с</translation>
+    </message>
+    <message>
+        <source>Play / pause (Space on the slider)</source>
+        <translation>Воспроизвести / пауза (пробел на ползунке)</translation>
+    </message>
+    <message>
+        <source>Drag to scrub; arrow keys step a frame</source>
+        <translation>Перетаскивайте для перемотки; стрелки — на кадр</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>Загрузка…</translation>
+    </message>
+    <message>
+        <source>Cannot play this video:
+{reason}</source>
+        <translation>Не удаётся воспроизвести это видео:
+{reason}</translation>
+    </message>
+    <message>
+        <source>Cannot show this frame:
+{reason}</source>
+        <translation>Не удаётся показать этот кадр:
+{reason}</translation>
+    </message>
+</context>
+<context>
+    <name>VideoTiles</name>
+    <message>
+        <source>Video</source>
+        <extracomment>Where in a clip its poster frame is taken (a fraction of the duration). Clips shorter than this (seconds) show their first frame. The key of the JPEG comment holding a cached poster&apos;s video facts (Qt reads &quot;key: value&quot;).</extracomment>
+        <translation>Видео</translation>
+    </message>
+    <message>
+        <source>Video, {duration}</source>
+        <translation>Видео, {duration}</translation>
     </message>
 </context>
 <context>

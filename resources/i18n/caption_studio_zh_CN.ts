@@ -105,10 +105,6 @@
         <translation>选择图像后将在此显示</translation>
     </message>
     <message>
-        <source>Video</source>
-        <translation>视频</translation>
-    </message>
-    <message>
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
@@ -525,8 +521,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>已标记</translation>
     </message>
     <message>
-        <source>Filter by name or caption  (Ctrl+F)</source>
-        <translation>按名称或描述筛选  (Ctrl+F)</translation>
+        <source>Filter: words, tag:x, status:edited, tokens:&gt;77…  (Ctrl+F)</source>
+        <translation>筛选：词语、tag:x、status:edited、tokens:&gt;77…  (Ctrl+F)</translation>
     </message>
     <message>
         <source>Sort order</source>
@@ -1342,6 +1338,156 @@ and saves it beside the image as a .txt file you can edit.</source>
     </message>
 </context>
 <context>
+    <name>TagController</name>
+    <message>
+        <source>Tags</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Select the images to change first</source>
+        <translation>请先选择要修改的图像</translation>
+    </message>
+    <message>
+        <source>No caption changes</source>
+        <translation>描述没有变化</translation>
+    </message>
+</context>
+<context>
+    <name>TagCountModel</name>
+    <message numerus="yes">
+        <source>%n caption(s) have “%1”</source>
+        <translation>
+            <numerusform>%n 条描述含有“%1”</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Tag</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Count</source>
+        <translation>数量</translation>
+    </message>
+</context>
+<context>
+    <name>TagEditor</name>
+    <message>
+        <source>Tags</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Show the caption as a list of tags too</source>
+        <translation>同时以标签列表显示描述</translation>
+    </message>
+    <message>
+        <source>Add a tag…</source>
+        <translation>添加标签…</translation>
+    </message>
+    <message>
+        <source>Remove the selected tags (Delete)</source>
+        <translation>删除所选标签（Delete）</translation>
+    </message>
+    <message>
+        <source>Move the selected tag earlier</source>
+        <translation>将所选标签前移</translation>
+    </message>
+    <message>
+        <source>Move the selected tag later</source>
+        <translation>将所选标签后移</translation>
+    </message>
+    <message>
+        <source>A sentence: tag edits leave it as it is (edit it in the text)</source>
+        <translation>这是一个句子：编辑标签不会改动它（请在文本中编辑）</translation>
+    </message>
+</context>
+<context>
+    <name>TagPanel</name>
+    <message>
+        <source>Search tags</source>
+        <translation>搜索标签</translation>
+    </message>
+    <message>
+        <source>Selected images only</source>
+        <translation>仅所选图像</translation>
+    </message>
+    <message>
+        <source>Rename, delete, move and de-duplicate in the selected images only (else in the whole folder)</source>
+        <translation>仅在所选图像中重命名、删除、移动和去重（否则作用于整个文件夹）</translation>
+    </message>
+    <message>
+        <source>What separates tags in a caption</source>
+        <translation>描述中标签之间的分隔符</translation>
+    </message>
+    <message>
+        <source>Click: show images with this tag · Double-click: add it to the selected captions · Right-click: rename, delete, move to front</source>
+        <translation>单击：显示含此标签的图像 · 双击：添加到所选描述 · 右键：重命名、删除、移到最前</translation>
+    </message>
+    <message>
+        <source>Separator</source>
+        <translation>分隔符</translation>
+    </message>
+    <message>
+        <source>Counting tags…</source>
+        <translation>正在统计标签…</translation>
+    </message>
+    <message>
+        <source>%1 tags · %2 uses</source>
+        <translation>%1 个标签 · 共使用 %2 次</translation>
+    </message>
+    <message>
+        <source>No tags yet</source>
+        <translation>暂无标签</translation>
+    </message>
+    <message>
+        <source>in the selected images</source>
+        <translation>（在所选图像中）</translation>
+    </message>
+    <message>
+        <source>in the folder</source>
+        <translation>（在整个文件夹中）</translation>
+    </message>
+    <message>
+        <source>Show images with “%1”</source>
+        <translation>显示含“%1”的图像</translation>
+    </message>
+    <message>
+        <source>Add “%1” to the selected captions</source>
+        <translation>将“%1”添加到所选描述</translation>
+    </message>
+    <message>
+        <source>Rename “%1” %2…</source>
+        <translation>重命名“%1”%2…</translation>
+    </message>
+    <message>
+        <source>Delete “%1” %2</source>
+        <translation>删除“%1”%2</translation>
+    </message>
+    <message>
+        <source>Move “%1” to the front %2</source>
+        <translation>将“%1”移到最前%2</translation>
+    </message>
+    <message>
+        <source>Remove duplicate tags %1</source>
+        <translation>删除重复标签%1</translation>
+    </message>
+    <message>
+        <source>Rename tag</source>
+        <translation>重命名标签</translation>
+    </message>
+    <message>
+        <source>New name for “%1”</source>
+        <translation>“%1”的新名称</translation>
+    </message>
+</context>
+<context>
+    <name>ThumbnailLoader</name>
+    <message>
+        <source>Cannot show: {reason}</source>
+        <extracomment>Longest edge of a thumbnail in pixels (tiles scale it down to fit). Bumped when the cached thumbnail format changes, so old files are never read.</extracomment>
+        <translation>无法显示：{reason}</translation>
+    </message>
+</context>
+<context>
     <name>TileDelegate</name>
     <message>
         <source>pending</source>
@@ -1376,6 +1522,66 @@ and saves it beside the image as a .txt file you can edit.</source>
     <message>
         <source>generating…</source>
         <translation>生成中…</translation>
+    </message>
+</context>
+<context>
+    <name>TokenCounter</name>
+    <message>
+        <source>CLIP ViT-L/14 tokens, the start and end tokens included: {fit} tokens of text fit in CLIP&apos;s {limit}.</source>
+        <extracomment>Coalesces counting while text streams in or the user types.</extracomment>
+        <translation>CLIP ViT-L/14 令牌数（含起始和结束令牌）：CLIP 的 {limit} 个令牌中可容纳 {fit} 个文本令牌。</translation>
+    </message>
+    <message>
+        <source>CLIP drops the last {n} tokens, from here on:</source>
+        <translation>CLIP 会丢弃最后 {n} 个令牌，从这里开始：</translation>
+    </message>
+    <message>
+        <source>{count} / {limit} tokens</source>
+        <translation>{count} / {limit} 个令牌</translation>
+    </message>
+</context>
+<context>
+    <name>VideoPlayer</name>
+    <message>
+        <source>{fps} fps</source>
+        <extracomment>Frames shown per second while playing. Longest edge of a frame shown paused or scrubbed (enough for the panel on a large screen). Longest edge of the frames shown while playing (decoded ahead: smaller, to keep up). Seconds of frames decoded in one go while playing.</extracomment>
+        <translation>{fps} 帧/秒</translation>
+    </message>
+    <message>
+        <source>Play / pause (Space on the slider)</source>
+        <translation>播放 / 暂停（在滑块上按空格）</translation>
+    </message>
+    <message>
+        <source>Drag to scrub; arrow keys step a frame</source>
+        <translation>拖动以快速浏览；方向键逐帧移动</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <source>Cannot play this video:
+{reason}</source>
+        <translation>无法播放此视频：
+{reason}</translation>
+    </message>
+    <message>
+        <source>Cannot show this frame:
+{reason}</source>
+        <translation>无法显示此帧：
+{reason}</translation>
+    </message>
+</context>
+<context>
+    <name>VideoTiles</name>
+    <message>
+        <source>Video</source>
+        <extracomment>Where in a clip its poster frame is taken (a fraction of the duration). Clips shorter than this (seconds) show their first frame. The key of the JPEG comment holding a cached poster&apos;s video facts (Qt reads &quot;key: value&quot;).</extracomment>
+        <translation>视频</translation>
+    </message>
+    <message>
+        <source>Video, {duration}</source>
+        <translation>视频，{duration}</translation>
     </message>
 </context>
 <context>

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 UPDATE = "bash scripts/update_translations.sh"
 #: Plural forms each language must give (Qt's rules: Russian one/few/many, Chinese one).
 NUMERUS_FORMS = {"ru": 3, "zh_CN": 1}
-PLACEHOLDER = re.compile(r"%(?:\d|n)")
+PLACEHOLDER = re.compile(r"%(?:\d|n)|\{\w+\}")  # %1, %n, and {name} for str.format
 
 
 def ts_path(language: str) -> Path:
