@@ -121,10 +121,12 @@ class CaptionEngine(SingleJobEngine):
     def _inputs(self, request: CaptionRequest, builder: InputBuilder, tracker: JobTracker,
                 cancel: threading.Event) -> Iterator[PreparedInput]:
         """Prepared inputs in request order; unreadable files are reported and skipped."""
-        paths = (item.path for item in request.items)
-        loads = prefetch(paths, builder.pixels, workers=self.workers, ahead=4 * self.workers + 8)
+        # Keyed by item: a comparison item loads all of its images (item_pixels never raises
+        # anything but ImageLoadError, naming the file).
+        loads = prefetch(request.items, builder.item_pixels, workers=self.workers, ahead=4 * self.workers + 8)
         try:
-            for key, (item, (path, pixels)) in enumerate(zip(request.items, loads)):
+            for key, (item, pixels) in enumerate(loads):
+                path = item.path
                 if cancel.is_set():
                     return
                 if isinstance(pixels, ImageLoadError):
@@ -133,7 +135,8 @@ class CaptionEngine(SingleJobEngine):
                 limit = item.max_new_tokens or request.params.max_new_tokens
                 seeds = tuple(row_seed(request.params.seed, path, v) for v in range(request.params.variants))
                 try:
-                    inp = builder.build(key, path, pixels, limit, seeds, item.prompt)
+                    inp = (builder.build_many(key, (path, *item.extra_paths), pixels, limit, seeds, item.prompt)
+                           if item.extra_paths else builder.build(key, path, pixels, limit, seeds, item.prompt))
                 except Exception as exc:  # noqa: BLE001 - a bad prompt fails its image only
                     tracker.fail(key, path, f"cannot build the prompt: {exc}")
                     continue
