@@ -183,3 +183,28 @@ def boxes_for_export(text: str, size: tuple[int, int] | None) -> list[dict[str, 
     if not parsed.boxes:
         return None
     return [box.as_dict(size) for box in parsed.boxes]
+
+
+def image_size(path: Any) -> tuple[int, int] | None:
+    """(width, height) of an image as the model sees it (EXIF rotation applied); None if unreadable."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            orientation = image.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - an export row without pixels is better than no export
+        return None
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def add_boxes(row: dict[str, Any], path: Any) -> dict[str, Any]:
+    """An export row with a `boxes` field when its caption holds boxes (unchanged otherwise)."""
+    caption = row.get("caption") or ""
+    if "{" not in caption:  # cheap test first: most captions are prose
+        return row
+    parsed = parse_boxes(caption)
+    if not parsed.boxes:
+        return row
+    size = image_size(path)
+    return {**row, "boxes": [box.as_dict(size) for box in parsed.boxes]}
