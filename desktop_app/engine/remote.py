@@ -128,6 +128,8 @@ class _Job:
     path: Path
     prompt: str
     max_tokens: int
+    extra: tuple[Path, ...] = ()  # more images sent with `path` (a multi-image comparison)
+    extra_urls: tuple[str, ...] | None = None
     attempted: bool = False
     data_url: str | None = None
 
@@ -229,7 +231,8 @@ class RemoteEngine(SingleJobEngine):
         total = len(request.items)
         on_event(StageChanged("captioning", f"{total} images"))
         jobs = [_Job(k, Path(item.path), render_prompt(item.prompt or request.prompt, Path(item.path), root),
-                     item.max_new_tokens or request.params.max_new_tokens)
+                     item.max_new_tokens or request.params.max_new_tokens,
+                     extra=tuple(Path(p) for p in item.extra_paths))
                 for k, item in enumerate(request.items)]
         pending: deque[_Job] = deque(jobs)
         state = {"inflight": 0}
@@ -357,6 +360,10 @@ class RemoteEngine(SingleJobEngine):
                 return ImageFailed(job.path, exc.reason)
             except Exception as exc:  # noqa: BLE001 - an unreadable file fails alone
                 return ImageFailed(job.path, f"cannot read the image: {exc}")
+        if job.extra and job.extra_urls is None:
+            failed = self._encode_extra(job, request.max_pixels)
+            if failed is not None:
+                return failed
         body = self._body(job, request, loaded)
         last = ""
         for attempt in range(self.max_attempts):
@@ -382,6 +389,19 @@ class RemoteEngine(SingleJobEngine):
             log.info("%s: attempt %d for %s failed: %s", ep.url, attempt + 1, job.path.name, last)
         raise _EndpointDead(f"{self.max_attempts} attempts failed, last: {last}")
 
+    def _encode_extra(self, job: _Job, max_pixels: int | None) -> ImageFailed | None:
+        """Encode a comparison's other images; one unreadable file fails the whole group."""
+        urls = []
+        for path in job.extra:
+            try:
+                urls.append(self._encode(path, max_pixels))
+            except ImageLoadError as exc:
+                return ImageFailed(job.path, f"{path.name}: {exc.reason}")
+            except Exception as exc:  # noqa: BLE001 - name the file, fail the group
+                return ImageFailed(job.path, f"{path.name}: cannot read the image: {exc}")
+        job.extra_urls = tuple(urls)
+        return None
+
     def _encode(self, path: Path, max_pixels: int | None) -> str:
         image = load_image(path, max_pixels)
         buf = io.BytesIO()
@@ -395,9 +415,9 @@ class RemoteEngine(SingleJobEngine):
         messages: list[dict[str, Any]] = []
         if request.system_prompt:
             messages.append({"role": "system", "content": request.system_prompt})
-        messages.append({"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": job.data_url}},
-            {"type": "text", "text": job.prompt}]})
+        images = [{"type": "image_url", "image_url": {"url": url}}
+                  for url in (job.data_url, *(job.extra_urls or ()))]
+        messages.append({"role": "user", "content": [*images, {"type": "text", "text": job.prompt}]})
         body: dict[str, Any] = {
             "model": loaded.name, "messages": messages, "max_tokens": job.max_tokens,
             "temperature": p.temperature, "top_p": p.top_p,

@@ -206,9 +206,6 @@ class CompareDialog(QDialog):
         if self.running:
             return None
         settings = self.settings
-        if getattr(settings, "backend", "local") == "remote":
-            self._say(self.tr("Comparing needs a local model: choose the local backend in the settings."), True)
-            return None
         try:
             request = comparison_request(self.paths, self.question(), settings.params(),
                                          settings.system_prompt.strip() or None, settings.max_pixels)

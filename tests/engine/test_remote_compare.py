@@ -1,0 +1,59 @@
+"""A multi-image comparison through an OpenAI-compatible server gives the local engine's answer."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+pytest.importorskip("httpx")
+
+from desktop_app.compare import comparison_request  # noqa: E402
+from desktop_app.engine import GenerationParams, ImageCaptioned, ImageFailed  # noqa: E402
+from desktop_app.engine.remote import RemoteEngine  # noqa: E402
+from desktop_app.server.app import parse_request  # noqa: E402
+from tests.engine.test_remote import _serve, engine, make_folder  # noqa: E402,F401
+
+
+def test_remote_comparison_equals_local(engine, tiny_model_dir: Path, tmp_path: Path) -> None:
+    paths = make_folder(tmp_path / "imgs", 3)
+    request = comparison_request(paths, "What differs? {keep braces}", GenerationParams(max_new_tokens=8))
+    (local,) = list(engine.caption(request))
+    served, dispatcher, store = _serve(tiny_model_dir)
+    try:
+        remote = RemoteEngine([served.url], model="any", concurrency=1)
+        (answer,) = list(remote.caption(request))
+        broken = tmp_path / "imgs" / "zz_broken.png"
+        broken.write_bytes(b"junk")
+        (failed,) = list(remote.caption(comparison_request([paths[0], broken], "Q?")))
+    finally:
+        served.stop()
+        dispatcher.stop()
+        store.close()
+    assert isinstance(local, ImageCaptioned) and isinstance(answer, ImageCaptioned)
+    assert answer.caption == local.caption
+    assert isinstance(failed, ImageFailed) and "zz_broken.png" in failed.reason
+
+
+def _url(color: tuple[int, int, int]) -> str:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), color).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def test_server_parses_several_images_in_order() -> None:
+    parts = [{"type": "image_url", "image_url": {"url": _url((i * 40, 0, 0))}} for i in range(3)]
+    body = {"messages": [{"role": "user", "content": [*parts, {"type": "text", "text": "Compare."}]}]}
+    parsed = parse_request(body, 16)
+    assert len(parsed.extra_images) == 2
+    from desktop_app.server.app import RequestError
+
+    too_many = {"messages": [{"role": "user", "content": parts * 7}]}
+    with pytest.raises(RequestError, match="1 to 20 images"):
+        parse_request(too_many, 16)
