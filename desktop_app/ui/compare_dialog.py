@@ -89,8 +89,10 @@ class CompareDialog(QDialog):
         self.images_view.setFixedHeight(THUMB + 34)
         self.images_view.setMovement(QListView.Movement.Static)
         self.question_combo = QComboBox()
+        labels = {"differences": self.tr("Differences"), "before_after": self.tr("Before / after"),
+                  "style": self.tr("Consistent style?"), "character": self.tr("Same character?")}
         for key, label, _ in QUESTIONS:
-            self.question_combo.addItem(self.tr(label), key)
+            self.question_combo.addItem(labels.get(key, label), key)
         self.question_combo.addItem(self.tr("Your own question"), "")
         self.question_combo.currentIndexChanged.connect(self._on_question_combo_changed)
         self.question_edit = QPlainTextEdit()
