@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where caption stores live (default: the user data folder)")
     add_load_arguments(parser)
+    parser.add_argument("--endpoint", action="append", default=[], metavar="URL",
+                        help="ask an OpenAI-compatible server (vLLM, SGLang, serve) instead of a local model")
+    parser.add_argument("--api-key-env", default="CAPTION_STUDIO_API_KEY", metavar="NAME",
+                        help="environment variable holding the endpoint's API key")
     return parser
 
 
@@ -120,7 +124,13 @@ def compare_main(argv: Sequence[str], out: TextIO | None = None, err: TextIO | N
                                   seed=args.seed)
         request = comparison_request(args.images, question, params, args.system_prompt, args.max_pixels)
         folder = None if args.no_store else (args.folder or shared_folder(args.images))
-        engine = CaptionEngine(args.model or DEFAULT_MODEL, load_options(args), runner=args.runner)
+        if args.endpoint:
+            from .engine.remote import RemoteEngine
+
+            engine: Any = RemoteEngine(args.endpoint, model=args.model, api_key_env=args.api_key_env,
+                                       concurrency=1)
+        else:
+            engine = CaptionEngine(args.model or DEFAULT_MODEL, load_options(args), runner=args.runner)
         engine.load()
     except ValueError as exc:
         err.write(f"error: {exc}\n")

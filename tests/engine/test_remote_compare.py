@@ -12,7 +12,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("httpx")
 
-from desktop_app.compare import comparison_request  # noqa: E402
+from desktop_app.compare import compare_main, comparison_request  # noqa: E402
 from desktop_app.engine import GenerationParams, ImageCaptioned, ImageFailed  # noqa: E402
 from desktop_app.engine.remote import RemoteEngine  # noqa: E402
 from desktop_app.server.app import parse_request  # noqa: E402
@@ -30,6 +30,10 @@ def test_remote_comparison_equals_local(engine, tiny_model_dir: Path, tmp_path: 
         broken = tmp_path / "imgs" / "zz_broken.png"
         broken.write_bytes(b"junk")
         (failed,) = list(remote.caption(comparison_request([paths[0], broken], "Q?")))
+        out, err = io.StringIO(), io.StringIO()
+        code = compare_main([*map(str, paths), "--question", "What differs? {keep braces}",
+                             "--max-new-tokens", "8", "--max-pixels", str(1024 * 1024),
+                             "--endpoint", served.url, "--data-dir", str(tmp_path / "data")], out, err)
     finally:
         served.stop()
         dispatcher.stop()
@@ -37,6 +41,9 @@ def test_remote_comparison_equals_local(engine, tiny_model_dir: Path, tmp_path: 
     assert isinstance(local, ImageCaptioned) and isinstance(answer, ImageCaptioned)
     assert answer.caption == local.caption
     assert isinstance(failed, ImageFailed) and "zz_broken.png" in failed.reason
+    assert code == 0, err.getvalue()
+    assert out.getvalue().strip() == local.caption.strip()
+    assert "stored as comparison 1" in err.getvalue()
 
 
 def _url(color: tuple[int, int, int]) -> str:
