@@ -42,6 +42,7 @@ class BoxOverlay(QObject):
         self._preview, self._editor = preview, editor
         self._parsed = BoxParse()
         self._colors: dict[str, QColor] = {}
+        self._target = QRectF()  # where the image was last painted
         self.toggle = QToolButton(preview)
         self.toggle.setObjectName("boxToggle")
         self.toggle.setCheckable(True)
@@ -115,16 +116,23 @@ class BoxOverlay(QObject):
             self._place_toggle()
         return False
 
+    @Slot()
     def _place_toggle(self) -> None:
         self.toggle.adjustSize()
-        # Bottom right: labels sit on the boxes' top edges, so the top is where they crowd.
-        self.toggle.move(self._preview.width() - self.toggle.width() - 10,
-                         self._preview.height() - self.toggle.height() - 10)
+        # Bottom right of the image: labels sit on the boxes' top edges, so the top is where
+        # they crowd. Before the first paint: the widget's corner.
+        area = self._target if not self._target.isEmpty() else QRectF(self._preview.rect())
+        x = min(area.right(), self._preview.width()) - self.toggle.width() - 8
+        y = min(area.bottom(), self._preview.height()) - self.toggle.height() - 8
+        self.toggle.move(int(max(0, x)), int(max(0, y)))
         self.toggle.raise_()
 
     # -- painting ------------------------------------------------------------------------------
     def paint(self, p: QPainter, target: QRectF) -> None:
         """Draw the boxes over the image drawn in `target` (called by the preview's paintEvent)."""
+        if target != self._target:  # the toggle sits on the image's corner, not the widget's
+            self._target = QRectF(target)
+            QTimer.singleShot(0, self._place_toggle)
         if not self.visible or target.width() < 4 or target.height() < 4:
             return
         p.save()
@@ -134,8 +142,9 @@ class BoxOverlay(QObject):
         font.setPixelSize(int(max(10, min(15, side / 28))))
         font.setBold(True)
         p.setFont(font)
-        metrics = QFontMetricsF(font)
+        metrics = QFontMetricsF(font, p.device())  # the device's resolution, not the screen's
         sx, sy = target.width() / SCALE, target.height() / SCALE
+        placed = []
         for box in self._parsed.boxes:
             color = self._colors.get(box.label, QColor("#6e8efb"))
             rect = QRectF(target.x() + box.x1 * sx, target.y() + box.y1 * sy,
@@ -145,8 +154,10 @@ class BoxOverlay(QObject):
             p.setPen(QPen(color, pen_width))
             p.setBrush(fill)
             p.drawRect(rect)
-            if box.label:
-                self._chip(p, metrics, box.label, rect, target, color)
+            placed.append((box.label, rect, color))
+        for label, rect, color in placed:  # chips last: no box line crosses a label
+            if label:
+                self._chip(p, metrics, label, rect, target, color)
         p.restore()
 
     @staticmethod
@@ -154,16 +165,19 @@ class BoxOverlay(QObject):
               color: QColor) -> None:
         """A filled label chip on the box's top-left corner: above it when there is room."""
         text = metrics.elidedText(label, Qt.TextElideMode.ElideRight, max(40.0, target.width() * 0.6))
-        w, h = metrics.horizontalAdvance(text) + 10, metrics.height() + 4
+        flags = int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
+        drawn = p.boundingRect(QRectF(0, 0, 4 * target.width() + 100, 100), flags, text)  # as drawText lays it out
+        w, h = drawn.width() + 10, max(drawn.height(), metrics.height()) + 4
         y = rect.top() - h if rect.top() - h >= target.top() else rect.top()
         x = min(rect.left(), target.right() - w)
         chip = QRectF(max(target.left(), x), y, w, h)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(color)
         p.drawRoundedRect(chip, 4, 4)
-        # Dark text on light hues, white on dark ones: readable on any label colour.
-        p.setPen(QColor("#111111") if color.lightnessF() > 0.55 else QColor("white"))
-        p.drawText(chip.adjusted(5, 0, -5, 0), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), text)
+        # Dark text on light colours, white on dark ones (perceived brightness, not HSL lightness).
+        luma = 0.299 * color.red() + 0.587 * color.green() + 0.114 * color.blue()
+        p.setPen(QColor("#111111") if luma > 140 else QColor("white"))
+        p.drawText(chip.adjusted(5, 0, -5, 0), flags, text)
 
     def chip_origin(self, box: Box, target: QRectF) -> QPointF:
         """Where a box's top-left corner lands in a preview rect (tests, hit testing)."""
