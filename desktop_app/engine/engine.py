@@ -121,14 +121,15 @@ class CaptionEngine(SingleJobEngine):
     def _inputs(self, request: CaptionRequest, builder: InputBuilder, tracker: JobTracker,
                 cancel: threading.Event) -> Iterator[PreparedInput]:
         """Prepared inputs in request order; unreadable files are reported and skipped."""
-        # Keyed by item: a comparison item loads all of its images (item_pixels never raises
-        # anything but ImageLoadError, naming the file).
-        loads = prefetch(request.items, builder.item_pixels, workers=self.workers, ahead=4 * self.workers + 8)
+        paths = (item.path for item in request.items)
+        loads = prefetch(paths, builder.pixels, workers=self.workers, ahead=4 * self.workers + 8)
         try:
-            for key, (item, pixels) in enumerate(loads):
-                path = item.path
+            for key, (item, (path, pixels)) in enumerate(zip(request.items, loads)):
                 if cancel.is_set():
                     return
+                if item.extra_paths and not isinstance(pixels, ImageLoadError):
+                    # A comparison (rare, one item): its other images load here, in order.
+                    pixels = builder.with_extra_images(path, pixels, item.extra_paths)
                 if isinstance(pixels, ImageLoadError):
                     tracker.fail(key, path, pixels.reason)
                     continue

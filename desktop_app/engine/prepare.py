@@ -11,7 +11,6 @@ import torch
 from .images import ImageLoadError, load_image
 from .prompts import build_messages, render_prompt
 from .runner import PreparedInput
-from .types import CaptionItem
 
 
 class InputBuilder:
@@ -80,16 +79,16 @@ class InputBuilder:
         return halves
 
     # -- several images in one turn (multi-image comparison) ----------------------------------
-    def item_pixels(self, item: CaptionItem) -> tuple[torch.Tensor, torch.Tensor]:
-        """Pixels of a request item: its one image, or all of `(path, *extra_paths)` in order."""
+    def with_extra_images(self, path: Path, first: Any, extra_paths: Sequence[Path]) -> Any:
+        """`path`'s pixels followed by those of `extra_paths` (a comparison), or the ImageLoadError
+        (on `path`, its reason naming the file) that fails the whole group."""
+        if not isinstance(first, tuple):
+            return ImageLoadError(path, "only images can be compared")
         try:
-            if not item.extra_paths:
-                return self.pixels(item.path)
-            return self.pixels_many((item.path, *item.extra_paths))
-        except ImageLoadError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - prefetch can only name a Path, not an item
-            raise ImageLoadError(item.path, str(exc) or type(exc).__name__) from exc
+            more = self.pixels_many(extra_paths)
+        except ImageLoadError as exc:
+            return ImageLoadError(path, exc.reason)
+        return torch.cat([first[0], more[0]]), torch.cat([first[1], more[1]])
 
     def pixels_many(self, paths: Sequence[Path]) -> tuple[torch.Tensor, torch.Tensor]:
         """Several images' pixels concatenated, with one image_grid_thw row per image.

@@ -231,9 +231,10 @@ class RemoteEngine(SingleJobEngine):
         total = len(request.items)
         on_event(StageChanged("captioning", f"{total} images"))
         jobs = [_Job(k, Path(item.path), render_prompt(item.prompt or request.prompt, Path(item.path), root),
-                     item.max_new_tokens or request.params.max_new_tokens,
-                     extra=tuple(Path(p) for p in item.extra_paths))
+                     item.max_new_tokens or request.params.max_new_tokens)
                 for k, item in enumerate(request.items)]
+        for job, item in zip(jobs, request.items):  # a comparison sends its other images too
+            job.extra = tuple(Path(p) for p in item.extra_paths)
         pending: deque[_Job] = deque(jobs)
         state = {"inflight": 0}
         cond = threading.Condition()
@@ -415,9 +416,9 @@ class RemoteEngine(SingleJobEngine):
         messages: list[dict[str, Any]] = []
         if request.system_prompt:
             messages.append({"role": "system", "content": request.system_prompt})
-        images = [{"type": "image_url", "image_url": {"url": url}}
-                  for url in (job.data_url, *(job.extra_urls or ()))]
-        messages.append({"role": "user", "content": [*images, {"type": "text", "text": job.prompt}]})
+        messages.append({"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": job.data_url}},
+            {"type": "text", "text": job.prompt}]})
         body: dict[str, Any] = {
             "model": loaded.name, "messages": messages, "max_tokens": job.max_tokens,
             "temperature": p.temperature, "top_p": p.top_p,
@@ -429,6 +430,9 @@ class RemoteEngine(SingleJobEngine):
             body["repetition_penalty"] = p.repetition_penalty
         if p.presence_penalty:
             body["presence_penalty"] = p.presence_penalty
+        if job.extra_urls:  # a comparison: its other images follow the first, before the text
+            content = messages[-1]["content"]
+            content[1:1] = [{"type": "image_url", "image_url": {"url": url}} for url in job.extra_urls]
         return body
 
     def _stream(self, ep: _Endpoint, client: Any, job: _Job, request: CaptionRequest,

@@ -4,7 +4,7 @@
         [--api-key KEY | env CAPTION_STUDIO_API_KEY] [--batch-size N] [--device ...]
 
 Endpoints: `GET /v1/models`, `POST /v1/chat/completions` (one image per request as a
-`data:` URL, or up to 20 for one question about them all, plus optional text and system message; `stream`, `n`, `max_tokens`,
+`data:` URL plus optional text and system message; `stream`, `n`, `max_tokens`,
 `temperature`, `top_p`, `seed`). Remote image URLs are refused: the server never uses the
 network. Concurrent requests are captioned together (see dispatcher.py).
 """
@@ -32,7 +32,7 @@ from .dispatcher import Dispatcher, ImageStore, Job
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_USAGE = 0, 2
 DEFAULT_PROMPT = "Describe this image in detail."
-MAX_IMAGES = 20  # a multi-image question: the images go to the model in one turn, in order
+MAX_IMAGES = 20  # several images in one request: one question about them all, in order
 _SUFFIXES = {"png": ".png", "jpeg": ".jpg", "jpg": ".jpg", "webp": ".webp", "gif": ".gif",
              "bmp": ".bmp", "tiff": ".tiff", "heic": ".heic", "heif": ".heif", "avif": ".avif"}
 _DATA_URL = re.compile(r"^data:image/([a-zA-Z0-9.+-]+)((?:;[^,;]*)*);base64,(.*)$", re.DOTALL)

@@ -15,7 +15,7 @@ from desktop_app.engine import CaptionEngine, CaptionRequest, GenerationParams
 from desktop_app.engine.continuous import ContinuousRunner
 from desktop_app.engine.events import ImageCaptioned, ImageFailed
 from desktop_app.engine.hf_runner import GenerateRunner
-from desktop_app.engine.images import load_image
+from desktop_app.engine.images import ImageLoadError, load_image
 from desktop_app.engine.loading import LoadOptions
 from desktop_app.engine.prepare import InputBuilder, multi_image_messages
 from desktop_app.engine.runner import DecodeSettings, RowDone
@@ -63,9 +63,11 @@ def test_a_bad_image_fails_the_group_naming_the_file(processor, tmp_path):
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"not an image")
     builder = InputBuilder(processor, "Compare.", None, MAX_PIXELS)
-    with pytest.raises(Exception) as info:
-        builder.item_pixels(CaptionItem(good, extra_paths=(bad,)))
-    assert "broken.png" in str(info.value)
+    failed = builder.with_extra_images(good, builder.pixels(good), (bad,))
+    assert isinstance(failed, ImageLoadError) and failed.path == good
+    assert "broken.png" in failed.reason
+    with pytest.raises(ImageLoadError, match="broken.png"):
+        builder.pixels_many([good, bad])
 
 
 @pytest.fixture(scope="module")
