@@ -39,6 +39,17 @@ QUESTIONS: tuple[tuple[str, str, str], ...] = (
 DEFAULT_QUESTION = QUESTIONS[0][2]
 
 
+# All images of a comparison share one context: their pixels together stay under this
+# (about 4k visual tokens), so 20 images get about 450x450 each and 2 images their full cap.
+TOTAL_PIXELS = 4 * 1024 * 1024
+
+
+def per_image_pixels(count: int, cap: int | None) -> int:
+    """The pixel cap of each of `count` images: the user's cap, shared out of TOTAL_PIXELS."""
+    share = max(256 * 256, TOTAL_PIXELS // max(1, count))
+    return min(share, cap) if cap else share
+
+
 def question_text(key_or_text: str) -> str:
     """A ready question's text by key, else the text itself."""
     return next((text for key, _, text in QUESTIONS if key == key_or_text), key_or_text)
@@ -87,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-pixels", type=int, default=768 * 768,
-                        help="resolution cap per image in pixels (several images share the context)")
+    parser.add_argument("--max-pixels", type=int, default=None,
+                        help="resolution cap per image in pixels (default: 4 Mpx shared by the "
+                             "images, at most 1 Mpx each)")
     parser.add_argument("--folder", type=Path, default=None,
                         help="store the comparison in this folder's library (default: the images' "
                              "folder when they share one)")
@@ -122,7 +134,8 @@ def compare_main(argv: Sequence[str], out: TextIO | None = None, err: TextIO | N
     try:
         params = GenerationParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature,
                                   seed=args.seed)
-        request = comparison_request(args.images, question, params, args.system_prompt, args.max_pixels)
+        cap = args.max_pixels or per_image_pixels(len(args.images), 1024 * 1024)
+        request = comparison_request(args.images, question, params, args.system_prompt, cap)
         folder = None if args.no_store else (args.folder or shared_folder(args.images))
         if args.endpoint:
             from .engine.remote import RemoteEngine

@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from desktop_app.cli import main
-from desktop_app.compare import comparison_request, question_text, shared_folder
+from desktop_app.compare import comparison_request, per_image_pixels, question_text, shared_folder
 from desktop_app.library import Library
 
 
@@ -71,6 +71,9 @@ def test_request_and_helpers(tmp_path):
     assert shared_folder([a, b]) == tmp_path / "x" and shared_folder([a, c]) is None
     assert question_text("differences").startswith("Compare these images")
     assert question_text("my own") == "my own"
+    assert per_image_pixels(2, 1024 * 1024) == 1024 * 1024  # the user's cap when it fits
+    assert per_image_pixels(20, 1024 * 1024) * 20 <= 4 * 1024 * 1024  # shared out of the budget
+    assert per_image_pixels(20, None) == per_image_pixels(20, 10**9)
 
 
 def test_python_m_compare_runs(tmp_path, tiny_model_dir):

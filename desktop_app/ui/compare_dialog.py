@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QLabel, QListVie
                                QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
-from ..compare import QUESTIONS, comparison_request
+from ..compare import QUESTIONS, comparison_request, per_image_pixels
 from ..library.comparisons import MAX_IMAGES, MIN_IMAGES, Comparison
 
 log = logging.getLogger(__name__)
@@ -210,7 +210,8 @@ class CompareDialog(QDialog):
         settings = self.settings
         try:
             request = comparison_request(self.paths, self.question(), settings.params(),
-                                         settings.system_prompt.strip() or None, settings.max_pixels)
+                                         settings.system_prompt.strip() or None,
+                                         per_image_pixels(len(self.paths), settings.max_pixels))
         except ValueError as exc:
             self._say(self.tr("Cannot ask: %1").replace("%1", str(exc)), True)
             return None
