@@ -33,6 +33,8 @@ FORMAT_CHOICES: tuple[tuple[str, str, str], ...] = (
      "datasets' imagefolder; it belongs at the folder root (images only).")),
     ("xmp", QT_TRANSLATE_NOOP("ExportDialog", "XMP sidecars"), QT_TRANSLATE_NOOP("ExportDialog", "photo.jpg.xmp with the caption as dc:description, for Lightroom, "
      "digiKam, darktable; other fields of an existing file are kept.")),
+    ("comparisons", QT_TRANSLATE_NOOP("ExportDialog", "Comparisons (JSON)"), QT_TRANSLATE_NOOP("ExportDialog", "One comparisons.json with every multi-image "
+     "comparison: question, images (in order), answer, model, time.")),
 )
 VARIANT_CHOICES = (("first", QT_TRANSLATE_NOOP("ExportDialog", "First variant only")),
                    ("joined", QT_TRANSLATE_NOOP("ExportDialog", "All variants, a blank line between them")),

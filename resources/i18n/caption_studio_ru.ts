@@ -41,6 +41,25 @@
     </message>
 </context>
 <context>
+    <name>BoxOverlay</name>
+    <message numerus="yes">
+        <source>Boxes (%n)</source>
+        <translation>
+            <numerusform>Рамки (%n)</numerusform>
+            <numerusform>Рамки (%n)</numerusform>
+            <numerusform>Рамки (%n)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Show or hide the boxes found in the caption</source>
+        <translation>Показать или скрыть рамки, найденные в подписи</translation>
+    </message>
+    <message>
+        <source>The box list was cut short: only complete boxes are drawn</source>
+        <translation>Список рамок оборван: нарисованы только полные рамки</translation>
+    </message>
+</context>
+<context>
     <name>CaptionPanel</name>
     <message>
         <source>cut at token limit</source>
@@ -113,6 +132,133 @@
     <message>
         <source>Cannot show this file</source>
         <translation>Не удаётся показать этот файл</translation>
+    </message>
+</context>
+<context>
+    <name>CompareDialog</name>
+    <message>
+        <source>Compare Images</source>
+        <translation>Сравнение изображений</translation>
+    </message>
+    <message>
+        <source>Differences</source>
+        <translation>Различия</translation>
+    </message>
+    <message>
+        <source>Before / after</source>
+        <translation>До / после</translation>
+    </message>
+    <message>
+        <source>Consistent style?</source>
+        <translation>Стиль единый?</translation>
+    </message>
+    <message>
+        <source>Same character?</source>
+        <translation>Тот же персонаж?</translation>
+    </message>
+    <message>
+        <source>Your own question</source>
+        <translation>Свой вопрос</translation>
+    </message>
+    <message>
+        <source>Ask anything about these images…</source>
+        <translation>Спросите что угодно об этих изображениях…</translation>
+    </message>
+    <message>
+        <source>The answer appears here as it is written.</source>
+        <translation>Ответ появляется здесь по мере написания.</translation>
+    </message>
+    <message>
+        <source>Ask</source>
+        <translation>Спросить</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>Стоп</translation>
+    </message>
+    <message>
+        <source>New question</source>
+        <translation>Новый вопрос</translation>
+    </message>
+    <message>
+        <source>Ask another question about the selected images</source>
+        <translation>Задать другой вопрос о выбранных изображениях</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Закрыть</translation>
+    </message>
+    <message>
+        <source>Question</source>
+        <translation>Вопрос</translation>
+    </message>
+    <message>
+        <source>Answer</source>
+        <translation>Ответ</translation>
+    </message>
+    <message>
+        <source>Past comparisons</source>
+        <translation>Прошлые сравнения</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n image(s), sent to the model in this order</source>
+        <translation>
+            <numerusform>%n изображение, передаётся модели в этом порядке</numerusform>
+            <numerusform>%n изображения, передаются модели в этом порядке</numerusform>
+            <numerusform>%n изображений, передаются модели в этом порядке</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Cannot ask: %1</source>
+        <translation>Не удаётся спросить: %1</translation>
+    </message>
+    <message>
+        <source>Waiting for the model…</source>
+        <translation>Ожидание модели…</translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation>Остановка…</translation>
+    </message>
+    <message numerus="yes">
+        <source>Comparing %n image(s)…</source>
+        <translation>
+            <numerusform>Сравнение %n изображения…</numerusform>
+            <numerusform>Сравнение %n изображений…</numerusform>
+            <numerusform>Сравнение %n изображений…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The comparison failed: %1</source>
+        <translation>Сравнение не удалось: %1</translation>
+    </message>
+    <message>
+        <source>Stopped: nothing was stored.</source>
+        <translation>Остановлено: ничего не сохранено.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Saved with its %n image(s).</source>
+        <translation>
+            <numerusform>Сохранено вместе с %n изображением.</numerusform>
+            <numerusform>Сохранено вместе с %n изображениями.</numerusform>
+            <numerusform>Сохранено вместе с %n изображениями.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Could not save the comparison: %1</source>
+        <translation>Не удалось сохранить сравнение: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source> · %n image(s) missing</source>
+        <translation>
+            <numerusform> · нет %n изображения</numerusform>
+            <numerusform> · нет %n изображений</numerusform>
+            <numerusform> · нет %n изображений</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Asked %1 with %2</source>
+        <translation>Спрошено %1, модель %2</translation>
     </message>
 </context>
 <context>
@@ -231,6 +377,14 @@ and saves it beside the image as a .txt file you can edit.</source>
     <message>
         <source>photo.jpg.xmp with the caption as dc:description, for Lightroom, digiKam, darktable; other fields of an existing file are kept.</source>
         <translation>photo.jpg.xmp с подписью в dc:description для Lightroom, digiKam, darktable; прочие поля существующего файла сохраняются.</translation>
+    </message>
+    <message>
+        <source>Comparisons (JSON)</source>
+        <translation>Сравнения (JSON)</translation>
+    </message>
+    <message>
+        <source>One comparisons.json with every multi-image comparison: question, images (in order), answer, model, time.</source>
+        <translation>Один comparisons.json со всеми сравнениями нескольких изображений: вопрос, изображения (по порядку), ответ, модель, время.</translation>
     </message>
     <message>
         <source>First variant only</source>

@@ -39,6 +39,23 @@
     </message>
 </context>
 <context>
+    <name>BoxOverlay</name>
+    <message numerus="yes">
+        <source>Boxes (%n)</source>
+        <translation>
+            <numerusform>框 (%n)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Show or hide the boxes found in the caption</source>
+        <translation>显示或隐藏描述中找到的框</translation>
+    </message>
+    <message>
+        <source>The box list was cut short: only complete boxes are drawn</source>
+        <translation>框列表被截断：仅绘制完整的框</translation>
+    </message>
+</context>
+<context>
     <name>CaptionPanel</name>
     <message>
         <source>cut at token limit</source>
@@ -111,6 +128,125 @@
     <message>
         <source>Cannot show this file</source>
         <translation>无法显示此文件</translation>
+    </message>
+</context>
+<context>
+    <name>CompareDialog</name>
+    <message>
+        <source>Compare Images</source>
+        <translation>比较图像</translation>
+    </message>
+    <message>
+        <source>Differences</source>
+        <translation>差异</translation>
+    </message>
+    <message>
+        <source>Before / after</source>
+        <translation>前 / 后</translation>
+    </message>
+    <message>
+        <source>Consistent style?</source>
+        <translation>风格一致吗？</translation>
+    </message>
+    <message>
+        <source>Same character?</source>
+        <translation>是同一角色吗？</translation>
+    </message>
+    <message>
+        <source>Your own question</source>
+        <translation>自定义问题</translation>
+    </message>
+    <message>
+        <source>Ask anything about these images…</source>
+        <translation>就这些图像提出任何问题…</translation>
+    </message>
+    <message>
+        <source>The answer appears here as it is written.</source>
+        <translation>回答生成时会显示在此处。</translation>
+    </message>
+    <message>
+        <source>Ask</source>
+        <translation>提问</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>New question</source>
+        <translation>新问题</translation>
+    </message>
+    <message>
+        <source>Ask another question about the selected images</source>
+        <translation>就所选图像提出另一个问题</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Question</source>
+        <translation>问题</translation>
+    </message>
+    <message>
+        <source>Answer</source>
+        <translation>回答</translation>
+    </message>
+    <message>
+        <source>Past comparisons</source>
+        <translation>以往的比较</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n image(s), sent to the model in this order</source>
+        <translation>
+            <numerusform>%n 张图像，按此顺序发送给模型</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Cannot ask: %1</source>
+        <translation>无法提问：%1</translation>
+    </message>
+    <message>
+        <source>Waiting for the model…</source>
+        <translation>正在等待模型…</translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation>正在停止…</translation>
+    </message>
+    <message numerus="yes">
+        <source>Comparing %n image(s)…</source>
+        <translation>
+            <numerusform>正在比较 %n 张图像…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The comparison failed: %1</source>
+        <translation>比较失败：%1</translation>
+    </message>
+    <message>
+        <source>Stopped: nothing was stored.</source>
+        <translation>已停止：未保存任何内容。</translation>
+    </message>
+    <message numerus="yes">
+        <source>Saved with its %n image(s).</source>
+        <translation>
+            <numerusform>已连同 %n 张图像一起保存。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Could not save the comparison: %1</source>
+        <translation>无法保存比较结果：%1</translation>
+    </message>
+    <message numerus="yes">
+        <source> · %n image(s) missing</source>
+        <translation>
+            <numerusform> · 缺少 %n 张图像</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Asked %1 with %2</source>
+        <translation>于 %1 使用 %2 提问</translation>
     </message>
 </context>
 <context>
@@ -229,6 +365,14 @@ and saves it beside the image as a .txt file you can edit.</source>
     <message>
         <source>photo.jpg.xmp with the caption as dc:description, for Lightroom, digiKam, darktable; other fields of an existing file are kept.</source>
         <translation>photo.jpg.xmp，描述写入 dc:description，供 Lightroom、digiKam、darktable 使用；已有文件的其他字段会保留。</translation>
+    </message>
+    <message>
+        <source>Comparisons (JSON)</source>
+        <translation>比较结果 (JSON)</translation>
+    </message>
+    <message>
+        <source>One comparisons.json with every multi-image comparison: question, images (in order), answer, model, time.</source>
+        <translation>一个 comparisons.json，包含每次多图比较：问题、图像（按顺序）、回答、模型、时间。</translation>
     </message>
     <message>
         <source>First variant only</source>
