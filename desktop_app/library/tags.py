@@ -285,12 +285,24 @@ class TagCaption:
         self.reclassify()
 
     def rename(self, old: str, new: str, match: TagMatch = DEFAULT_MATCH) -> bool:
-        """Rename every tag equal to `old`; whether anything changed."""
+        """Rename every tag equal to `old`; whether anything changed.
+
+        Where the caption has `new` already, `old` is removed instead (the tags merge); repeats
+        of `old` go, so a rename never makes duplicates.
+        """
         hits = self.find(old, match)
-        for i in hits:
-            self.pieces[i].body = new.strip()
+        if not hits:
+            return False
+        new = new.strip()
+        if match.key(new) != match.key(old) and self.find(new, match):
+            for i in reversed(hits):
+                self.remove(i)
+            return True
+        for i in reversed(hits[1:]):  # copies of `old` would become copies of `new`
+            self.remove(i)
+        self.pieces[hits[0]].body = new
         self.reclassify()
-        return bool(hits)
+        return True
 
     def delete(self, tag: str, match: TagMatch = DEFAULT_MATCH) -> bool:
         """Remove every tag equal to `tag`; whether anything changed."""

@@ -167,7 +167,7 @@ class TagPanel(QWidget):
 
     @Slot()
     def _on_separator_edited(self) -> None:
-        if self.separator_edit.text().strip(" ") == "" and "\n" not in self.separator_edit.text():
+        if not self.separator_edit.text():
             self.separator_edit.setText(", ")
         self.separator_changed.emit(self.separator())
 

@@ -122,6 +122,12 @@ def test_rename_changes_only_that_tag() -> None:
     assert apply_op("long_hair, red", TagOp("rename", "long hair", "x"), match=strict) == "long_hair, red"
 
 
+def test_rename_onto_an_existing_tag_merges() -> None:
+    assert apply_op("long_hair, red, long hair", TagOp("rename", "long_hair", "blonde")) == "blonde, red"
+    assert apply_op("a, b, c", TagOp("rename", "a", "c")) == "b, c"
+    assert apply_op("Red, b", TagOp("rename", "red", "red")) == "red, b"  # a change of case only
+
+
 def test_delete_add_front_dedupe() -> None:
     assert apply_op("a, b, c", TagOp("delete", "a")) == "b, c"
     assert apply_op("a, b, c", TagOp("delete", "b")) == "a, c"

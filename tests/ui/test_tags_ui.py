@@ -215,3 +215,17 @@ def test_a_big_change_recounts_in_the_background(qtbot: Any, window: MainWindow,
     wait_writes(qtbot, window)
     assert window.tags.panel.visible_tags()[0] == ("sks", len(CAPTIONS))
     assert window.tags.completions.stringList()[0] == "sks"
+
+
+def test_separator_setting_recounts_and_persists(qtbot: Any, window: MainWindow) -> None:
+    panel = window.tags.panel
+    panel.separator_edit.setText(";")
+    panel.separator_edit.editingFinished.emit()
+    qtbot.waitUntil(lambda: not window.tags.counting, timeout=10_000)
+    assert window.qsettings.value("tags/separator") == ";"
+    assert window.tags.editor.separator == ";"
+    # Split on ";", each comma caption is one piece; a long one is a sentence.
+    assert ("landscape, mountain, lake", 1) in panel.visible_tags()
+    panel.separator_edit.setText("")
+    panel.separator_edit.editingFinished.emit()
+    assert panel.separator() == ", " and window.tags.separator == ", "
