@@ -204,6 +204,8 @@ class TagPanel(QWidget):
                            lambda: self.filter_requested.emit(tag))
             menu.addAction(self.tr("Add “%1” to the selected captions").replace("%1", tag),
                            lambda: self.add_requested.emit(tag))
+            menu.addAction(self.tr("Add “%1” at the front of the selected captions").replace("%1", tag),
+                           lambda: self.op_requested.emit(TagOp("add_front", tag), True))
             menu.addSeparator()
             menu.addAction(self.tr("Rename “%1” %2…").replace("%1", tag).replace("%2", where),
                            lambda: self._ask_rename(tag))

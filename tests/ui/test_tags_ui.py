@@ -147,6 +147,11 @@ def test_folder_rename_and_dedupe_from_the_panel(qtbot: Any, window: MainWindow)
     labels = [a.text() for a in menu.actions() if a.text()]
     assert any(label.startswith("Rename “solo”") for label in labels)
     assert "Remove duplicate tags in the folder" in labels
+    window.select_paths([window.library.root / "d.png"])
+    front = next(a for a in menu.actions() if a.text().startswith("Add “solo” at the front"))
+    front.trigger()
+    qtbot.waitUntil(lambda: texts(window)["d.png"] == "solo, landscape, mountain, lake", timeout=10_000)
+    wait_writes(qtbot, window)
 
 
 def test_tag_view_edits_the_caption_and_keeps_sentences(qtbot: Any, window: MainWindow) -> None:
