@@ -44,21 +44,17 @@ def load_options(args: argparse.Namespace) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .cli_prompts import add_prompt_arguments
     from .engine.models import DEFAULT_MODEL
-    from .engine.prompts import DEFAULT_PRESET, PRESETS
 
     parser = argparse.ArgumentParser(prog="caption-studio caption",
                                      description="Caption every image of a folder with Qwen3-VL.")
-    parser.add_argument("folder", type=Path)
+    parser.add_argument("folder", type=Path, nargs="?")
     parser.add_argument("--recursive", "-r", action="store_true", help="include subfolders")
     parser.add_argument("--model", default=None,
                         help=f"model name, Hugging Face repo id or local folder (default {DEFAULT_MODEL}); "
                              "with --endpoint: the served model's name (default: the first served)")
-    prompt = parser.add_mutually_exclusive_group()
-    prompt.add_argument("--prompt", help="the prompt; {filename}, {stem}, {folder} are filled in")
-    prompt.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                        help=f"a prompt preset (default {DEFAULT_PRESET})")
-    parser.add_argument("--system", dest="system_prompt", help="a system prompt")
+    add_prompt_arguments(parser)
     parser.add_argument("--batch-size", type=_batch_size, default=None, metavar="auto|N")
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
@@ -94,10 +90,15 @@ class RunSummary:
     skipped: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    prompt: Any = None  # the ResolvedPrompt the run used
 
     def as_report(self) -> dict[str, Any]:
-        return {"captioned": self.captioned, "skipped": self.skipped, "failed": len(self.failures),
-                "failures": self.failures, "seconds": round(self.seconds, 3)}
+        report = {"captioned": self.captioned, "skipped": self.skipped, "failed": len(self.failures),
+                  "failures": self.failures, "seconds": round(self.seconds, 3)}
+        if self.prompt is not None:
+            report.update(prompt=self.prompt.prompt, system_prompt=self.prompt.system_prompt,
+                          prompt_source=self.prompt.source)
+        return report
 
 
 class ProgressBar:
@@ -137,21 +138,25 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     moment it exists, so a killed run loses only the captions still being generated and a
     rerun captions nothing twice.
     """
+    from .cli_prompts import list_presets, resolve_prompt
     from .engine import CaptionEngine, CaptionRequest, GenerationParams, ModelLoadError
     from .engine.models import DEFAULT_MODEL
-    from .engine.prompts import DEFAULT_PRESET, preset_prompt
     from .library import IMAGE_EXTENSIONS, Library, RunPolicy
     from .library.atomic import atomic_write_text
 
     out, err = out or sys.stdout, err or sys.stderr
     started = time.perf_counter()
-    if not args.folder.is_dir():
-        err.write(f"error: {args.folder} is not a folder\n")
+    if args.list_presets:
+        list_presets(args, out)
+        return EXIT_OK
+    if args.folder is None or not args.folder.is_dir():
+        err.write(f"error: {args.folder} is not a folder\n" if args.folder else "error: give a FOLDER to caption\n")
         return EXIT_USAGE
     try:
         params = GenerationParams(args.max_new_tokens, args.temperature, args.top_p, args.top_k,
                                   args.repetition_penalty, args.presence_penalty, args.seed, args.variants)
         params.validate()
+        resolved = resolve_prompt(args)
         if args.endpoint:
             from .engine.remote import RemoteEngine
 
@@ -170,12 +175,12 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
             out.write(f"wrote {restored} caption files that an interrupted run had left unwritten\n")
         total = len(library.items())
         todo = library.pending(policy)
-        summary = RunSummary(skipped=total - len(todo))
+        summary = RunSummary(skipped=total - len(todo), prompt=resolved)
         out.write(f"{total} images in {args.folder}: {len(todo)} to caption, "
                   f"{summary.skipped} already captioned\n")
+        out.write(f"prompt ({resolved.source}): {resolved.prompt}\n")
         if todo:
-            prompt = args.prompt or preset_prompt(args.preset or DEFAULT_PRESET)
-            request = CaptionRequest.for_paths(todo, prompt=prompt, system_prompt=args.system_prompt,
+            request = CaptionRequest.for_paths(todo, prompt=resolved.prompt, system_prompt=resolved.system_prompt,
                                                params=params, max_pixels=args.max_pixels,
                                                batch_size=args.batch_size)
             try:

@@ -148,3 +148,92 @@ def test_variants_are_joined_in_the_sidecar(tmp_path, tiny_model_dir, variants):
     with Library.open(folder, data_dir=data, sync=False) as lib:
         record = lib.item(path)
     assert path.with_suffix(".txt").exists() and record.status == Status.DONE
+
+
+# -- prompt flags -----------------------------------------------------------------------------
+def test_list_presets_prints_types_lengths_options_and_user_presets(tmp_path, capsys):
+    from desktop_app.library.presets import PresetStore, UserPreset
+
+    PresetStore.default(tmp_path / "d").save(UserPreset("My portraits", custom_text="Who is this?"))
+    assert main(["caption", "--list-presets", "--data-dir", str(tmp_path / "d")]) == 0
+    out = capsys.readouterr().out
+    for word in ("detailed", "grounding", "video_timeline", "very_short", "name=VALUE", "sfw",
+                 "zh", "My portraits"):
+        assert word in out
+    assert main(["caption"]) == 2 and "give a FOLDER" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--preset", "nope"], "unknown prompt type or user preset 'nope': types: detailed"),
+    (["--length", "huge"], "unknown length 'huge': use one of any, very_short"),
+    (["--option", "shiny"], "unknown option 'shiny': use one of name, objects, lighting"),
+    (["--option", "name"], "option 'name' needs a value"),
+])
+def test_bad_prompt_names_exit_2_listing_the_valid_ones(tmp_path, capsys, flags, message):
+    make_folder(tmp_path / "f", good=1, broken=False)
+    assert main(["caption", str(tmp_path / "f"), "--data-dir", str(tmp_path / "d"), *flags]) == 2
+    assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse refuses a language it does not know
+        from desktop_app.cli import build_parser
+        build_parser().parse_args([str(tmp_path), "--caption-language", "de"])
+
+
+def _stored_prompts(folder: Path, data: Path) -> set[str]:
+    with Library.open(folder, data_dir=data, sync=False) as lib:
+        return {lib.item(p).metadata.prompt for p in sorted(folder.glob("*.jpg"))}
+
+
+def test_composed_prompt_is_used_reported_and_stored(tmp_path, tiny_model_dir, capsys):
+    from desktop_app.engine.catalogue import compose
+
+    folder, data, report = tmp_path / "f", tmp_path / "d", tmp_path / "r.json"
+    make_folder(folder, good=2, broken=False)
+    assert caption(folder, tiny_model_dir, data, "--preset", "tags", "--length", "30", "--option",
+                   "watermark", "--option", "name=Anna", "--caption-language", "ru",
+                   "--report", str(report)) == 0
+    expected = compose("tags", "30", ["watermark", "name=Anna"], "ru")
+    summary = json.loads(report.read_text())
+    assert summary["prompt"] == expected and "type tags" in summary["prompt_source"]
+    assert f"): {expected}" in capsys.readouterr().out
+    assert _stored_prompts(folder, data) == {expected}
+
+
+def test_user_preset_and_prompt_override(tmp_path, tiny_model_dir):
+    from desktop_app.engine.catalogue import PromptChoice, compose
+    from desktop_app.library.presets import PresetStore, UserPreset
+
+    folder, data, report = tmp_path / "f", tmp_path / "d", tmp_path / "r.json"
+    make_folder(folder, good=1, broken=False)
+    PresetStore.default(data).save(UserPreset("Shop", PromptChoice.make("product", "short", ["sfw"]),
+                                              system_prompt="You write for a shop."))
+    assert caption(folder, tiny_model_dir, data, "--preset", "shop", "--option", "lighting",
+                   "--report", str(report)) == 0
+    summary = json.loads(report.read_text())
+    assert summary["prompt"] == compose("product", "short", ["sfw", "lighting"])
+    assert summary["system_prompt"] == "You write for a shop." and "user preset Shop" in summary["prompt_source"]
+    assert caption(folder, tiny_model_dir, data, "--overwrite", "--preset", "shop", "--prompt",
+                   "Just {filename}", "--report", str(report)) == 0
+    assert json.loads(report.read_text())["prompt"] == "Just {filename}"
+    assert _stored_prompts(folder, data) == {"Just {filename}"}
+
+
+def test_resolve_prompt_aliases_custom_presets_and_refinements(tmp_path):
+    from desktop_app.cli import build_parser
+    from desktop_app.cli_prompts import resolve_prompt
+    from desktop_app.engine.catalogue import PromptChoice, compose
+    from desktop_app.library.presets import PresetStore, UserPreset
+
+    def resolved(*flags):
+        return resolve_prompt(build_parser().parse_args([str(tmp_path), "--data-dir", str(tmp_path), *flags]))
+
+    assert resolved().prompt == compose("detailed")
+    assert resolved("--preset", "short").prompt == compose("straightforward", "very_short")  # an old name
+    assert resolved("--preset", "short", "--length", "long").prompt == compose("straightforward", "long")
+    assert resolved("--preset", "OCR", "--length", "80").prompt == compose("ocr")  # no length: ignored
+    PresetStore.default(tmp_path).save(UserPreset("Mine", PromptChoice.make("casual", "short"),
+                                                  custom_text="My {filename}", system_prompt="Be kind."))
+    mine = resolved("--preset", "mine", "--system", "Be brief.")
+    assert (mine.prompt, mine.system_prompt) == ("My {filename}", "Be brief.")
+    assert "custom text" in mine.source
+    refined = resolved("--preset", "Mine", "--caption-language", "zh")  # refining composes the choice
+    assert refined.prompt == compose("casual", "short", [], "zh") and refined.system_prompt == "Be kind."

@@ -6,21 +6,10 @@ import string
 from pathlib import Path
 from typing import Any
 
-PRESETS: dict[str, str] = {
-    "detailed": "Describe this image in detail: the subject, the setting, colours, lighting, "
-                "composition and any text. Write flowing prose, no lists.",
-    "short": "Write a one-sentence caption for this image.",
-    "tags": "List the visible content of this image as comma-separated booru-style tags, "
-            "most important first. Output only the tags.",
-    "diffusion": "Write a prompt that a text-to-image model could use to recreate this image: "
-                 "subject, style, medium, lighting, camera and composition, in one paragraph.",
-    "alt_text": "Write concise alt text for this image for a screen reader (at most 125 "
-                "characters). Output only the alt text.",
-    "ocr": "Read all the text in this image exactly as written, keeping line breaks. "
-           "Output only the text.",
-    "video": "Describe this video in detail: the scene, the subjects, what happens over time, "
-             "camera movement and style.",
-}
+from .catalogue import legacy_presets
+
+#: {name: English prompt} of every catalogue type (and old preset names); see catalogue.py.
+PRESETS: dict[str, str] = legacy_presets()
 DEFAULT_PRESET = "detailed"
 
 

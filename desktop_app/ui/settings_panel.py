@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QScrollArea, QSizePolicy, QSlider, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -18,17 +18,14 @@ from ..engine import DEFAULT_MODEL, KNOWN_MODELS, CaptionRequest, GenerationPara
 from ..engine.prompts import DEFAULT_PRESET, PRESETS
 from ..engine.remote import RemoteOptions, parse_endpoints
 from ..library import RunPolicy
+from ..library.presets import PresetStore
 from . import style
+from .prompt_composer import FIELDS as PROMPT_FIELDS
+from .prompt_composer import PromptComposer, upgrade_prompt_fields
 
 log = logging.getLogger(__name__)
 
 SETTINGS_KEY = "run/settings"
-PRESET_LABELS: dict[str, str] = {
-    "detailed": "Detailed description", "short": "Short caption", "tags": "Tags (booru style)",
-    "diffusion": "Diffusion prompt", "alt_text": "Alt text", "ocr": "Read text (OCR)",
-    "video": "Video description",
-}
-CUSTOM = "custom"
 POLICY_LABELS: dict[str, str] = {
     RunPolicy.SKIP_DONE_AND_EDITED.value: "Skip captioned and edited",
     RunPolicy.SKIP_EDITED_ONLY.value: "Skip edited only (redo generated)",
@@ -36,7 +33,6 @@ POLICY_LABELS: dict[str, str] = {
 }
 #: Longest-side choices of the image resolution cap; 0 means no cap.
 RESOLUTION_SIDES: tuple[int, ...] = (256, 384, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048, 0)
-VARIABLES = ("{filename}", "{stem}", "{folder}", "{path}")
 
 
 @dataclass(frozen=True)
@@ -65,6 +61,11 @@ class RunSettings:
     endpoints: str = ""  # comma-separated URLs
     concurrency: int = 8  # requests in flight per endpoint
     remote_model: str = ""  # the served model's name; empty: the first one served
+    prompt_type: str = DEFAULT_PRESET  # the composer's choices; `prompt` is the text they make
+    prompt_length: str = "any"
+    prompt_options: tuple[str, ...] = ()
+    caption_language: str = "en"
+    user_preset: str = ""
 
     @property
     def max_pixels(self) -> int | None:
@@ -112,6 +113,7 @@ class RunSettings:
             data = json.loads(text) if text else {}
         except (TypeError, ValueError):
             data = {}
+        data = upgrade_prompt_fields(data) if isinstance(data, dict) else {}
         base = cls()
         good: dict[str, Any] = {}
         for f in fields(cls):
@@ -159,11 +161,12 @@ class SettingsPanel(QScrollArea):
     changed = Signal()
     manage_models_requested = Signal()
 
-    def __init__(self, qsettings: QSettings | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, qsettings: QSettings | None = None, parent: QWidget | None = None, *,
+                 data_dir: str | Path | None = None) -> None:
         super().__init__(parent)
         self._qsettings = qsettings
+        self._presets = PresetStore.default(data_dir)
         self._loading = False
-        self._custom_prompt = ""
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(400)
@@ -245,29 +248,11 @@ class SettingsPanel(QScrollArea):
         return box
 
     def _build_prompt(self, layout: QVBoxLayout) -> None:
-        self.preset_combo = _compact(QComboBox())
-        for key in PRESETS:
-            self.preset_combo.addItem(PRESET_LABELS.get(key, key.title()), key)
-        self.preset_combo.addItem("Custom prompt", CUSTOM)
-        self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
-        layout.addWidget(self.preset_combo)
-        self.prompt_edit = QPlainTextEdit()
-        self.prompt_edit.setPlaceholderText("What should the model write?")
-        self.prompt_edit.setFixedHeight(96)
-        self.prompt_edit.textChanged.connect(self._on_prompt_edited)
-        layout.addWidget(self.prompt_edit)
-        links = " ".join(f'<a href="{v}" style="color:{style.ACCENT_HOVER};text-decoration:none">{v}</a>'
-                         for v in VARIABLES)
-        self.variables_label = QLabel(f"Insert: {links}")
-        self.variables_label.setObjectName("hint")
-        self.variables_label.setWordWrap(True)
-        self.variables_label.linkActivated.connect(self._on_variable_clicked)
-        layout.addWidget(self.variables_label)
-        self.system_edit = QPlainTextEdit()
-        self.system_edit.setPlaceholderText("System prompt (optional)")
-        self.system_edit.setFixedHeight(56)
-        self.system_edit.textChanged.connect(self._on_any_changed)
-        layout.addWidget(self.system_edit)
+        self.composer = PromptComposer(self._presets)
+        self.composer.changed.connect(self._on_any_changed)
+        self.preset_combo, self.prompt_edit = self.composer.type_combo, self.composer.prompt_edit
+        self.system_edit = self.composer.system_edit
+        layout.addWidget(self.composer)
 
     def _build_generation(self) -> QFormLayout:
         form = QFormLayout()
@@ -348,10 +333,8 @@ class SettingsPanel(QScrollArea):
     # -- values ------------------------------------------------------------------------------
     def settings(self) -> RunSettings:
         """The settings as shown."""
-        preset = self.preset_combo.currentData()
         return RunSettings(
-            model=self.model_combo.currentText().strip() or DEFAULT_MODEL, preset=preset,
-            prompt=self.prompt_edit.toPlainText(), system_prompt=self.system_edit.toPlainText(),
+            model=self.model_combo.currentText().strip() or DEFAULT_MODEL, **self.composer.fields(),
             max_new_tokens=self.max_tokens_spin.value(),
             temperature=round(self.temperature_spin.value(), 4),
             top_p=round(self.top_p_spin.value(), 4), top_k=self.top_k_spin.value(),
@@ -369,10 +352,7 @@ class SettingsPanel(QScrollArea):
         self._loading = True
         try:
             self.model_combo.setCurrentText(s.model)
-            self._custom_prompt = s.prompt if s.preset == CUSTOM else ""
-            self._select_data(self.preset_combo, s.preset if s.preset in PRESETS else CUSTOM)
-            self.prompt_edit.setPlainText(s.prompt)
-            self.system_edit.setPlainText(s.system_prompt)
+            self.composer.set_fields(**{name: getattr(s, name) for name in PROMPT_FIELDS})
             self.max_tokens_spin.setValue(s.max_new_tokens)
             self.temperature_spin.setValue(s.temperature)
             self.top_p_spin.setValue(s.top_p)
@@ -430,36 +410,6 @@ class SettingsPanel(QScrollArea):
             return
         self.changed.emit()
         self._save_timer.start()
-
-    @Slot(int)
-    def _on_preset_changed(self, index: int) -> None:
-        if self._loading:
-            return
-        key = self.preset_combo.itemData(index)
-        text = self._custom_prompt if key == CUSTOM else PRESETS[key]
-        self._loading = True
-        self.prompt_edit.setPlainText(text)
-        self._loading = False
-        self._on_any_changed()
-
-    @Slot()
-    def _on_prompt_edited(self) -> None:
-        if self._loading:
-            return
-        text = self.prompt_edit.toPlainText()
-        key = self.preset_combo.currentData()
-        if key != CUSTOM and text != PRESETS.get(key):
-            self._loading = True
-            self._select_data(self.preset_combo, CUSTOM)
-            self._loading = False
-        if self.preset_combo.currentData() == CUSTOM:
-            self._custom_prompt = text
-        self._on_any_changed()
-
-    @Slot(str)
-    def _on_variable_clicked(self, variable: str) -> None:
-        self.prompt_edit.insertPlainText(variable)
-        self.prompt_edit.setFocus()
 
     @Slot(int)
     def _on_resolution_changed(self, value: int) -> None:

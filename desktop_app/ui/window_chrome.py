@@ -164,7 +164,7 @@ class WindowChromeMixin:
         return dock
 
     def _build_docks(self) -> None:
-        self.settings_panel = SettingsPanel(self.qsettings, self)
+        self.settings_panel = SettingsPanel(self.qsettings, self, data_dir=self.data_dir)
         self.settings_panel.setMinimumWidth(316)
         self.settings_dock = self._dock("Settings", "settingsDock", self.settings_panel,
                                         Qt.DockWidgetArea.LeftDockWidgetArea)
