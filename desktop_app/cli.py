@@ -43,12 +43,39 @@ def load_options(args: argparse.Namespace) -> Any:
     return LoadOptions(args.device, args.dtype, args.quantization, args.attention, offline=args.offline)
 
 
+def add_video_arguments(parser: argparse.ArgumentParser) -> None:
+    """How video files become frames (see engine.types.VideoOptions)."""
+    from .engine.types import VideoOptions
+
+    d = VideoOptions()
+    parser.add_argument("--video-fps", type=float, default=d.fps,
+                        help=f"frames sampled per second of video (default {d.fps:g})")
+    parser.add_argument("--video-max-frames", type=int, default=d.max_frames,
+                        help=f"at most this many frames per video (default {d.max_frames})")
+    parser.add_argument("--video-start", type=float, default=None, metavar="SECONDS",
+                        help="caption videos from this time on (default: the start)")
+    parser.add_argument("--video-end", type=float, default=None, metavar="SECONDS",
+                        help="caption videos up to this time (default: the end)")
+    parser.add_argument("--video-max-pixels", type=int, default=None,
+                        help="pixel cap of each video frame (default: --max-pixels)")
+
+
+def video_options(args: argparse.Namespace) -> Any:
+    """The `VideoOptions` the flags of `add_video_arguments` ask for (ValueError if out of range)."""
+    from .engine.types import VideoOptions
+
+    options = VideoOptions(args.video_fps, args.video_max_frames, args.video_start, args.video_end,
+                           args.video_max_pixels)
+    options.validate()
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .cli_prompts import add_prompt_arguments
     from .engine.models import DEFAULT_MODEL
 
     parser = argparse.ArgumentParser(prog="caption-studio caption",
-                                     description="Caption every image of a folder with Qwen3-VL.")
+                                     description="Caption every image and video of a folder with Qwen3-VL.")
     parser.add_argument("folder", type=Path, nargs="?")
     parser.add_argument("--recursive", "-r", action="store_true", help="include subfolders")
     parser.add_argument("--model", default=None,
@@ -66,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--variants", type=int, default=1, help="captions per image")
     parser.add_argument("--max-pixels", type=int, default=1024 * 1024,
                         help="image resolution cap in pixels (one visual token per 32x32)")
+    add_video_arguments(parser)
     parser.add_argument("--ext", default=".txt", help="caption file extension (default .txt)")
     parser.add_argument("--overwrite", action="store_true", help="re-caption images that have a caption")
     parser.add_argument("--report", type=Path, help="write a JSON report of the run here")
@@ -141,7 +169,7 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     from .cli_prompts import list_presets, resolve_prompt
     from .engine import CaptionEngine, CaptionRequest, GenerationParams, ModelLoadError
     from .engine.models import DEFAULT_MODEL
-    from .library import IMAGE_EXTENSIONS, Library, RunPolicy
+    from .library import MEDIA_EXTENSIONS, Library, RunPolicy
     from .library.atomic import atomic_write_text
 
     out, err = out or sys.stdout, err or sys.stderr
@@ -156,6 +184,7 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         params = GenerationParams(args.max_new_tokens, args.temperature, args.top_p, args.top_k,
                                   args.repetition_penalty, args.presence_penalty, args.seed, args.variants)
         params.validate()
+        video = video_options(args)
         resolved = resolve_prompt(args)
         if args.endpoint:
             from .engine.remote import RemoteEngine
@@ -169,20 +198,20 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         return EXIT_USAGE
     policy = RunPolicy.OVERWRITE_ALL if args.overwrite else RunPolicy.SKIP_DONE_AND_EDITED
     with Library.open(args.folder, data_dir=args.data_dir, recursive=args.recursive,
-                      extensions=IMAGE_EXTENSIONS, sidecar_ext=args.ext) as library:
+                      extensions=MEDIA_EXTENSIONS, sidecar_ext=args.ext) as library:
         restored = _write_unsaved(library, err)
         if restored:
             out.write(f"wrote {restored} caption files that an interrupted run had left unwritten\n")
         total = len(library.items())
         todo = library.pending(policy)
         summary = RunSummary(skipped=total - len(todo), prompt=resolved)
-        out.write(f"{total} images in {args.folder}: {len(todo)} to caption, "
+        out.write(f"{total} files in {args.folder}: {len(todo)} to caption, "
                   f"{summary.skipped} already captioned\n")
         out.write(f"prompt ({resolved.source}): {resolved.prompt}\n")
         if todo:
             request = CaptionRequest.for_paths(todo, prompt=resolved.prompt, system_prompt=resolved.system_prompt,
                                                params=params, max_pixels=args.max_pixels,
-                                               batch_size=args.batch_size)
+                                               batch_size=args.batch_size, video=video)
             try:
                 engine.load()
             except ModelLoadError as exc:

@@ -34,6 +34,7 @@ class SingleJobEngine:
         runs raises RuntimeError (the model keeps per-call state).
         """
         request.params.validate()
+        request.video.validate()
         cancel = cancel or threading.Event()
         if not self._job_lock.acquire(blocking=False):
             raise RuntimeError("the engine is already running a job")

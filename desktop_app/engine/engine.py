@@ -98,7 +98,7 @@ class CaptionEngine(SingleJobEngine):
                  on_event: EventCallback, root: Path | None) -> Iterator[ImageCaptioned | ImageFailed]:
         on_event(StageChanged("captioning", f"{len(request.items)} images"))
         builder = InputBuilder(loaded.processor, request.prompt, request.system_prompt,
-                               request.max_pixels, root)
+                               request.max_pixels, root, request.video)
         tracker = JobTracker(loaded, request, on_event)
         runner = self._get_runner(loaded, request)
         inputs = self._inputs(request, builder, tracker, cancel)
@@ -122,7 +122,9 @@ class CaptionEngine(SingleJobEngine):
                 cancel: threading.Event) -> Iterator[PreparedInput]:
         """Prepared inputs in request order; unreadable files are reported and skipped."""
         paths = (item.path for item in request.items)
-        loads = prefetch(paths, builder.pixels, workers=self.workers, ahead=4 * self.workers + 8)
+        # A decoded video can hold hundreds of MB of patches: look fewer items ahead then.
+        ahead = 2 * self.workers if memory.has_video(request) else 4 * self.workers + 8
+        loads = prefetch(paths, builder.pixels, workers=self.workers, ahead=ahead)
         try:
             for key, (item, (path, pixels)) in enumerate(zip(request.items, loads)):
                 if cancel.is_set():
@@ -159,7 +161,8 @@ class CaptionEngine(SingleJobEngine):
         the first (and after warmup) keep its cache and captured graph.
         """
         kind = self._runner_kind(loaded)
-        key = (kind, request.batch_size, request.params.variants)
+        # Video rows are far longer: a runner sized for images must not take them (and back).
+        key = (kind, request.batch_size, request.params.variants, memory.has_video(request))
         if self._runner is None or self._runner_key != key:
             size = request.batch_size or memory.auto_batch_size(loaded, request, kind)
             if kind == "continuous":

@@ -13,9 +13,24 @@ PREFILL_FACTOR = 4  # generate() keeps prefill activations of every row: count t
 
 
 def estimated_tokens(request: Any) -> int:
-    """A row's length at the pixel cap (one visual token per 32x32 pixels) plus its new tokens."""
+    """A row's length at the pixel cap (one visual token per 32x32 pixels) plus its new tokens.
+
+    With videos, a row can hold max_frames / 2 frame pairs of up to 768 tokens each (the
+    processor's per-frame cap), so the slot count (and KV cache) is sized for that.
+    """
     visual = (request.max_pixels or 1024 * 1024) // (32 * 32)
+    if has_video(request):
+        video = request.video
+        frame = min(video.max_pixels or request.max_pixels or 1024 * 1024, 768 * 32 * 32) // (32 * 32)
+        visual = max(visual, -(-video.max_frames // 2) * (frame + 8))
     return visual + 96 + request.params.max_new_tokens
+
+
+def has_video(request: Any) -> bool:
+    """Whether any item of `request` is a video file."""
+    from .images import is_video_path
+
+    return any(is_video_path(item.path) for item in request.items)
 
 
 def auto_batch_size(loaded: Any, request: Any, kind: str) -> int:

@@ -8,9 +8,11 @@ from typing import Any
 
 import torch
 
-from .images import ImageLoadError, load_image
+from .images import ImageLoadError, is_video_path, load_image
 from .prompts import build_messages, render_prompt
 from .runner import PreparedInput
+from .types import VideoOptions
+from .video_input import VideoInputs, VideoPixels
 
 
 class InputBuilder:
@@ -23,7 +25,7 @@ class InputBuilder:
     """
 
     def __init__(self, processor: Any, prompt: str, system_prompt: str | None,
-                 max_pixels: int | None, root: Path | None = None):
+                 max_pixels: int | None, root: Path | None = None, video: VideoOptions | None = None):
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.prompt, self.system_prompt = prompt, system_prompt
@@ -33,9 +35,12 @@ class InputBuilder:
         self.merge = int(processor.image_processor.merge_size) ** 2
         self._halves: dict[str, tuple[list[int], list[int]]] = {}
         self._lock = threading.Lock()
+        self.video = VideoInputs(processor, system_prompt, video or VideoOptions(), max_pixels, root)
 
-    def pixels(self, path: Path) -> tuple[torch.Tensor, torch.Tensor]:
-        """Decode `path` and preprocess it: (pixel_values, image_grid_thw)."""
+    def pixels(self, path: Path) -> tuple[torch.Tensor, torch.Tensor] | VideoPixels:
+        """Decode `path` and preprocess it: (pixel_values, image_grid_thw), or a video's pixels."""
+        if is_video_path(path):
+            return self.video.pixels(path)
         image = load_image(path, self.max_pixels)
         try:
             out = self.processor.image_processor(images=[image], return_tensors="pt")
@@ -45,7 +50,9 @@ class InputBuilder:
 
     def build(self, key: int, path: Path, pixels: tuple[torch.Tensor, torch.Tensor],
               max_new_tokens: int, seeds: tuple[int, ...], prompt: str | None = None) -> PreparedInput:
-        """Model inputs for one image whose pixels are ready."""
+        """Model inputs for one image (or video) whose pixels are ready."""
+        if isinstance(pixels, VideoPixels):
+            return self.video.build(key, path, pixels, prompt or self.prompt, max_new_tokens, seeds)
         pixel_values, grid = pixels
         before, after = self._prompt_ids(render_prompt(prompt or self.prompt, path, self.root))
         n_visual = int(grid.prod()) // self.merge

@@ -21,6 +21,24 @@ def preset_prompt(name: str) -> str:
         raise ValueError(f"unknown preset {name!r}: use one of {', '.join(PRESETS)}") from None
 
 
+def video_wording(prompt: str) -> str:
+    """The prompt to use for a video. A catalogue prompt of the "detailed" type (in any caption
+    language, whatever length and options follow it) becomes the "video" type's; other English
+    image types say "this video"; the request's old default becomes the video type. Any other
+    prompt is the user's own and stays as written."""
+    from .catalogue import TYPES
+
+    if prompt.strip() == "Describe this image in detail.":  # CaptionRequest's default
+        return TYPES["video"].text["en"]
+    detailed, video = TYPES["detailed"].text, TYPES["video"].text
+    for lang, head in detailed.items():
+        if prompt.startswith(head) and lang in video:
+            return video[lang] + prompt[len(head):]
+    if any(kind.media == "image" and prompt.startswith(kind.text["en"]) for kind in TYPES.values()):
+        return prompt.replace("this image", "this video")
+    return prompt
+
+
 def render_prompt(template: str, path: Path, root: Path | None = None) -> str:
     """Fill {filename}, {stem}, {ext}, {folder} and {path} for one file.
 

@@ -8,6 +8,8 @@ Design:
 - Each image is read with `load_image` (request's `max_pixels`), re-encoded in memory (PNG by
   default: lossless, so a greedy caption equals the local engine's) and sent as a base64 data
   URL to `/v1/chat/completions` with `stream: true`; deltas become `TokensStreamed` events.
+- A video is checked with `probe_video` and sent whole as a `video_url` data URL (vLLM's
+  format; the server samples its frames, so the request's video options do not apply).
 - One shared work queue; each endpoint runs `concurrency` worker threads (one `httpx.Client`
   per endpoint). Results come out of `caption()` in completion order.
 - Events (`TokensStreamed`, `ImageCaptioned`, `ImageFailed`, `Progress`, `StageChanged`) are
@@ -46,9 +48,9 @@ from typing import Any, Iterator, Sequence
 from .base import SingleJobEngine
 from .events import (EventCallback, ImageCaptioned, ImageFailed, Progress, StageChanged,
                      TokensStreamed, ignore_event)
-from .images import ImageLoadError, load_image
+from .images import ImageLoadError, is_video_path, load_image
 from .loading import ModelLoadError
-from .prompts import render_prompt, split_reasoning
+from .prompts import render_prompt, split_reasoning, video_wording
 from .types import CaptionRequest, row_seed
 
 log = logging.getLogger(__name__)
@@ -228,7 +230,8 @@ class RemoteEngine(SingleJobEngine):
 
         total = len(request.items)
         on_event(StageChanged("captioning", f"{total} images"))
-        jobs = [_Job(k, Path(item.path), render_prompt(item.prompt or request.prompt, Path(item.path), root),
+        jobs = [_Job(k, Path(item.path), render_prompt(_worded(item.prompt or request.prompt, item.path),
+                                                       Path(item.path), root),
                      item.max_new_tokens or request.params.max_new_tokens)
                 for k, item in enumerate(request.items)]
         pending: deque[_Job] = deque(jobs)
@@ -383,6 +386,8 @@ class RemoteEngine(SingleJobEngine):
         raise _EndpointDead(f"{self.max_attempts} attempts failed, last: {last}")
 
     def _encode(self, path: Path, max_pixels: int | None) -> str:
+        if is_video_path(path):
+            return _video_data_url(path)
         image = load_image(path, max_pixels)
         buf = io.BytesIO()
         fmt = "JPEG" if self.image_format in ("JPEG", "JPG") else "PNG"
@@ -395,8 +400,9 @@ class RemoteEngine(SingleJobEngine):
         messages: list[dict[str, Any]] = []
         if request.system_prompt:
             messages.append({"role": "system", "content": request.system_prompt})
+        kind = "video_url" if is_video_path(job.path) else "image_url"  # vLLM's name for videos
         messages.append({"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": job.data_url}},
+            {"type": kind, kind: {"url": job.data_url}},
             {"type": "text", "text": job.prompt}]})
         body: dict[str, Any] = {
             "model": loaded.name, "messages": messages, "max_tokens": job.max_tokens,
@@ -509,3 +515,25 @@ def _error_message(text: str) -> str:
         if "detail" in data:
             return str(data["detail"])
     return text.strip()
+
+
+#: Videos go to the server whole (it samples the frames); bigger files fail alone here.
+MAX_VIDEO_BYTES = 256 * 1024 * 1024
+_VIDEO_MIME = {".mp4": "mp4", ".mov": "quicktime", ".mkv": "x-matroska", ".webm": "webm", ".avi": "x-msvideo"}
+
+
+def _worded(prompt: str, path: Path | str) -> str:
+    return video_wording(prompt) if is_video_path(path) else prompt
+
+
+def _video_data_url(path: Path) -> str:
+    """A video file as a `data:video/...;base64` URL, after checking it has a decodable stream."""
+    from .video import VideoLoadError, probe_video
+
+    probe_video(path)  # VideoLoadError (an ImageLoadError) with the reason for a bad file
+    size = path.stat().st_size
+    if size > MAX_VIDEO_BYTES:
+        raise VideoLoadError(path, f"too large to send to an endpoint ({size / 2**20:.0f} MiB, "
+                                   f"limit {MAX_VIDEO_BYTES / 2**20:.0f} MiB)")
+    mime = _VIDEO_MIME.get(path.suffix.lower(), "mp4")
+    return f"data:video/{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")

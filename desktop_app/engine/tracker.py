@@ -94,6 +94,8 @@ class JobTracker:
             "visual_tokens": image.inp.visual_tokens, "time": time.time(),
             "device": str(self.loaded.device), "dtype": str(self.loaded.dtype).removeprefix("torch."),
         }
+        if image.inp.video_grid_thw is not None:
+            metadata["video"] = self.request.video.as_dict()
         result = ImageCaptioned(
             path=image.path, caption=parts[0][1], variants=tuple(a for _, a in parts),
             truncated=not rows[0].stopped, reasoning=parts[0][0], seconds=seconds,

@@ -47,6 +47,42 @@ class GenerationParams:
 
 
 @dataclass(frozen=True)
+class VideoOptions:
+    """How video files of a request become frames: about `fps` frames a second, at most
+    `max_frames`, from `start` to `end` seconds (None = the whole video).
+
+    `max_pixels` caps each frame before the processor sees it (None = the request's image
+    budget); the processor then fits all frames into its own total budget. The defaults follow
+    Qwen3-VL's training (2 fps) and keep a 2B-class model's prompt near 12k visual tokens.
+    """
+
+    fps: float = 2.0
+    max_frames: int = 64
+    start: float | None = None
+    end: float | None = None
+    max_pixels: int | None = None
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first setting out of range."""
+        checks = [
+            (self.fps > 0 and self.fps <= 60, "video fps must be in (0, 60]"),
+            (self.max_frames >= 2, "video max_frames must be at least 2"),
+            (self.start is None or self.start >= 0, "video start must be >= 0 seconds"),
+            (self.end is None or self.end > 0, "video end must be > 0 seconds"),
+            (self.start is None or self.end is None or self.end > self.start,
+             "video end must be after its start"),
+            (self.max_pixels is None or self.max_pixels >= 32 * 32,
+             "video max_pixels must be at least 1024 (32x32)"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
 class CaptionItem:
     """One image to caption; `max_new_tokens` overrides the request's limit for it alone."""
 
@@ -61,6 +97,7 @@ class CaptionRequest:
 
     `max_pixels` caps each image's size before the processor sees it (the visual-token
     budget: one token per 32x32 pixels). `batch_size=None` lets the engine choose.
+    `video` says how video items (chosen by file suffix) are sampled into frames.
     """
 
     items: tuple[CaptionItem, ...]
@@ -69,6 +106,7 @@ class CaptionRequest:
     params: GenerationParams = field(default_factory=GenerationParams)
     max_pixels: int | None = 1024 * 1024
     batch_size: int | None = None
+    video: VideoOptions = field(default_factory=VideoOptions)
 
     @classmethod
     def for_paths(cls, paths: Sequence[str | Path], **kwargs: Any) -> "CaptionRequest":

@@ -4,7 +4,8 @@
         [--api-key KEY | env CAPTION_STUDIO_API_KEY] [--batch-size N] [--device ...]
 
 Endpoints: `GET /v1/models`, `POST /v1/chat/completions` (one image per request as a
-`data:` URL plus optional text and system message; `stream`, `n`, `max_tokens`,
+`data:` URL, or one video as a `video_url` `data:video/...` URL sampled with the default
+video options, plus optional text and system message; `stream`, `n`, `max_tokens`,
 `temperature`, `top_p`, `seed`). Remote image URLs are refused: the server never uses the
 network. Concurrent requests are captioned together (see dispatcher.py).
 """
@@ -35,6 +36,9 @@ DEFAULT_PROMPT = "Describe this image in detail."
 _SUFFIXES = {"png": ".png", "jpeg": ".jpg", "jpg": ".jpg", "webp": ".webp", "gif": ".gif",
              "bmp": ".bmp", "tiff": ".tiff", "heic": ".heic", "heif": ".heif", "avif": ".avif"}
 _DATA_URL = re.compile(r"^data:image/([a-zA-Z0-9.+-]+)((?:;[^,;]*)*);base64,(.*)$", re.DOTALL)
+_VIDEO_SUFFIXES = {"mp4": ".mp4", "webm": ".webm", "quicktime": ".mov", "matroska": ".mkv",
+                   "msvideo": ".avi", "avi": ".avi"}
+_VIDEO_URL = re.compile(r"^data:video/([a-zA-Z0-9.+-]+)((?:;[^,;]*)*);base64,(.*)$", re.DOTALL)
 
 
 class RequestError(Exception):
@@ -74,24 +78,24 @@ def _text_of(content: Any, where: str) -> str:
     raise RequestError(f"{where} content must be a string or a list of parts", param="messages")
 
 
-def decode_image_url(url: str) -> tuple[bytes, str]:
-    """(bytes, file suffix) of a base64 `data:image/...` URL; RequestError otherwise."""
+def decode_image_url(url: str, media: str = "image") -> tuple[bytes, str]:
+    """(bytes, file suffix) of a base64 `data:image/...` (or `data:video/...`) URL; RequestError otherwise."""
     if re.match(r"^https?://", url, re.IGNORECASE):
-        raise RequestError("remote image URLs are not supported (the server does not use the "
-                           "network): send the image as a data:image/...;base64 URL", param="messages")
-    match = _DATA_URL.match(url)
+        raise RequestError(f"remote {media} URLs are not supported (the server does not use the "
+                           f"network): send the {media} as a data:{media}/...;base64 URL", param="messages")
+    match = (_VIDEO_URL if media == "video" else _DATA_URL).match(url)
     if not match:
-        raise RequestError("image_url must be a data:image/<type>;base64,... URL", param="messages")
+        raise RequestError(f"{media}_url must be a data:{media}/<type>;base64,... URL", param="messages")
     kind = match.group(1).lower()
-    suffix = _SUFFIXES.get(kind.removeprefix("x-"))
+    suffix = (_VIDEO_SUFFIXES if media == "video" else _SUFFIXES).get(kind.removeprefix("x-"))
     if suffix is None:
-        raise RequestError(f"unsupported image type image/{kind}", param="messages")
+        raise RequestError(f"unsupported {media} type {media}/{kind}", param="messages")
     try:
         data = base64.b64decode(re.sub(r"\s+", "", match.group(3)), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise RequestError(f"the image is not valid base64: {exc}", param="messages") from None
+        raise RequestError(f"the {media} is not valid base64: {exc}", param="messages") from None
     if not data:
-        raise RequestError("the image is empty", param="messages")
+        raise RequestError(f"the {media} is empty", param="messages")
     return data, suffix
 
 
@@ -126,13 +130,20 @@ def parse_request(body: Any, default_max_tokens: int) -> ParsedRequest:
                     if not isinstance(url, str):
                         raise RequestError("image_url.url must be a string", param="messages")
                     images.append(decode_image_url(url))
+                elif kind == "video_url":  # as vLLM takes it: the frames are sampled here
+                    video_url = part.get("video_url")
+                    url = video_url.get("url") if isinstance(video_url, dict) else video_url
+                    if not isinstance(url, str):
+                        raise RequestError("video_url.url must be a string", param="messages")
+                    images.append(decode_image_url(url, "video"))
                 else:
                     raise RequestError(f"unsupported content part type {kind!r}", param="messages")
         else:
             raise RequestError(f"unsupported message role {role!r}: send one user turn with one "
                                "image (and an optional system message)", param="messages")
     if len(images) != 1:
-        raise RequestError(f"exactly one image per request is supported, got {len(images)}", param="messages")
+        raise RequestError(f"exactly one image or video per request is supported, got {len(images)}",
+                           param="messages")
     prompt = "\n".join(t for t in texts if t.strip()) or DEFAULT_PROMPT
     if body.get("stop"):
         raise RequestError("stop sequences are not supported", param="stop")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QSizePolicy,
 from ..library.scan import VIDEO_EXTENSIONS
 from . import style
 from .media_model import MediaItem
+from .video_preview import VideoPlayer, video_meta
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class PreviewView(QWidget):
             p.setBrush(QColor(style.SURFACE))
             p.drawRoundedRect(rect, 12, 12)
             p.setPen(QColor(style.FAINT))
-            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, self._text)
+            p.drawText(rect.adjusted(16, 0, -16, 0), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._text)
             return
         ratio = pixmap.devicePixelRatio() or 1.0
         w, h = pixmap.width() / ratio, pixmap.height() / ratio
@@ -159,6 +160,7 @@ class CaptionPanel(QWidget):
         self._preview_ids = itertools.count(1)
         self._preview_id = 0
         self._image_size: QSize | None = None
+        self._video_info: Any = None  # the shown video's VideoInfo, once probed
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._relay = _PreviewRelay(self)
@@ -172,6 +174,8 @@ class CaptionPanel(QWidget):
 
     def _build(self) -> None:
         self.preview = PreviewView(self)
+        self.video_player = VideoPlayer(self.preview, self)  # shown for videos only
+        self.video_player.info_changed.connect(self._on_video_player_info_changed)
         self.name_label = QLabel()
         self.name_label.setObjectName("heading")
         self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -231,6 +235,7 @@ class CaptionPanel(QWidget):
         layout.setContentsMargins(16, 12, 16, 12)
         layout.setSpacing(8)
         layout.addWidget(self.preview, 5)
+        layout.addWidget(self.video_player)
         layout.addLayout(title)
         layout.addWidget(self.meta_label)
         layout.addWidget(self.failure_label)
@@ -349,7 +354,7 @@ class CaptionPanel(QWidget):
 
     def _meta_text(self, item: MediaItem) -> str:
         size = self._image_size
-        parts = []
+        parts = video_meta(self._video_info) if self._video_info is not None else []
         if size is not None and size.isValid():
             parts.append(f"{size.width()} × {size.height()}")
         if item.size:
@@ -417,12 +422,15 @@ class CaptionPanel(QWidget):
     # -- preview ------------------------------------------------------------------------------
     def _load_preview(self, item: MediaItem | None, thumbnail: QPixmap | None) -> None:
         self._preview_id = next(self._preview_ids)
-        self._image_size = None
+        self._image_size = self._video_info = None
+        is_video = item is not None and item.path.suffix.lower() in VIDEO_EXTENSIONS
+        self.video_player.setVisible(is_video)
+        if is_video:
+            self.video_player.open(item.path, thumbnail)
+            return
+        self.video_player.close_video()
         if item is None:
             self.preview.set_pixmap(None, "Select an image to see it here")
-            return
-        if item.path.suffix.lower() in VIDEO_EXTENSIONS:
-            self.preview.set_pixmap(thumbnail, "Video")
             return
         self.preview.set_pixmap(thumbnail, "Loading…")
         self._pool.start(_PreviewJob(self._preview_id, item.path, self._relay))
@@ -439,9 +447,16 @@ class CaptionPanel(QWidget):
         self._image_size = size
         self.meta_label.setText(self._meta_text(self._item))
 
+    @Slot(object)
+    def _on_video_player_info_changed(self, info: Any) -> None:
+        self._video_info = info
+        if self._item is not None:
+            self.meta_label.setText(self._meta_text(self._item))
+
     def shutdown(self) -> None:
         """Wait for a preview being decoded (at exit)."""
         self._preview_id = -1
+        self.video_player.shutdown()
         self._pool.clear()
         self._pool.waitForDone()
 

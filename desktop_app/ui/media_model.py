@@ -57,6 +57,7 @@ class Roles(IntEnum):
     FailureRole = int(Qt.ItemDataRole.UserRole) + 6
     ItemRole = int(Qt.ItemDataRole.UserRole) + 7
     ReviewRole = int(Qt.ItemDataRole.UserRole) + 8
+    DurationRole = int(Qt.ItemDataRole.UserRole) + 20  # a video's seconds (None: unknown or not a video)
 
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
@@ -70,6 +71,7 @@ _LIVE = int(Roles.LiveTextRole)
 _TRUNCATED = int(Roles.TruncatedRole)
 _FAILURE = int(Roles.FailureRole)
 _REVIEW = int(Roles.ReviewRole)
+_DURATION = int(Roles.DurationRole)
 
 # Which roles change when a field changes (ItemRole is added to every change).
 _FIELD_ROLES: dict[str, tuple[int, ...]] = {
@@ -218,7 +220,9 @@ class MediaListModel(QAbstractListModel):
         if role == _REVIEW:
             return item.review
         if role == _TOOLTIP:
-            return _tooltip(item)
+            return _tooltip(item) + (self._loader.tooltip_note(item.path) if self._loader else "")
+        if role == _DURATION:
+            return self._loader.duration(item.path) if self._loader is not None else None
         return None
 
     def roleNames(self) -> dict[int, bytes]:  # noqa: N802
@@ -424,7 +428,9 @@ class MediaListModel(QAbstractListModel):
         row = self.row_of(key)
         if row is not None:
             index = self.index(row, 0)
-            self.dataChanged.emit(index, index, [_DECORATION])
+            loader = self._loader
+            extra = loader is not None and (loader.duration(key) is not None or loader.error(key))
+            self.dataChanged.emit(index, index, [_DECORATION, _DURATION, _TOOLTIP] if extra else [_DECORATION])
 
 
 def _tooltip(item: MediaItem) -> str:
