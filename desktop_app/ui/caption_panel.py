@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QSizePolicy,
 from ..library.scan import VIDEO_EXTENSIONS
 from . import style
 from .media_model import MediaItem
+from .token_counter import TokenCounter
 from .video_preview import VideoPlayer, video_meta
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,7 @@ class CaptionPanel(QWidget):
         self.count_label = QLabel()
         self.count_label.setObjectName("muted")
         self.count_label.setFixedSize(220, line)
+        self.token_counter = TokenCounter(self.editor, self)  # CLIP's "n / 77"
         self.save_label = QLabel()
         self.save_label.setObjectName("muted")
         self.save_label.setFixedSize(110, line)
@@ -240,6 +242,7 @@ class CaptionPanel(QWidget):
         layout.addWidget(self.meta_label)
         layout.addWidget(self.failure_label)
         layout.addWidget(self.editor, 3)
+        layout.addWidget(self.token_counter, 0, Qt.AlignmentFlag.AlignRight)
         layout.addLayout(footer)
 
     def _review_button(self, text: str, shortcut: str, review: str, tip: str) -> QToolButton:

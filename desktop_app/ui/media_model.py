@@ -16,7 +16,8 @@ from PySide6.QtCore import (
 )
 
 from desktop_app.library.scan import natural_key
-from desktop_app.library.tags import DEFAULT_SEPARATOR, has_tag, query_tag
+from desktop_app.library.tags import DEFAULT_SEPARATOR
+from desktop_app.ui.grid_query import grid_query_context
 
 if TYPE_CHECKING:
     from desktop_app.ui.thumbnails import ThumbnailLoader
@@ -455,7 +456,8 @@ class _FilterState:
     truncated: bool
     needle: str
     review: str = ""  # show only items with this mark ("" : any)
-    tag_separator: ClassVar[str] = DEFAULT_SEPARATOR  # the tag panel's setting
+    match: Callable[[MediaItem], bool] | None = None  # the compiled filter query of `needle`
+    tag_separator: ClassVar[str] = DEFAULT_SEPARATOR  # the tag panel's setting (tag: queries)
 
     def accepts(self, item: MediaItem) -> bool:
         if self.truncated and not item.truncated:
@@ -464,13 +466,7 @@ class _FilterState:
             return False
         if self.statuses is not None and item.status not in self.statuses:
             return False
-        needle = self.needle
-        if needle:
-            tag = query_tag(needle)  # `tag:x` from the tag panel (until the filter language lands)
-            if tag is not None:
-                return has_tag(item.caption, tag, self.tag_separator)
-            return needle in item.path.name.casefold() or needle in item.caption.casefold()
-        return True
+        return self.match is None or self.match(item)
 
 
 def _changed_runs(old: list[bool], new: list[bool]) -> int:
@@ -498,6 +494,7 @@ class MediaFilterProxy(QSortFilterProxyModel):
         self._source: MediaListModel | None = None
         self._state = _FilterState("all", None, False, "")
         self._mask: list[bool] | None = None  # acceptance at the last filter change (a hint)
+        self._queries = grid_query_context()
         self.setDynamicSortFilter(True)
 
     def setSourceModel(self, model: QAbstractItemModel) -> None:  # noqa: N802
@@ -534,17 +531,24 @@ class MediaFilterProxy(QSortFilterProxyModel):
         else:
             name, statuses, truncated = "custom", frozenset(status_text(s) for s in value), False
         review = name if name in REVIEW_FILTERS else ""
-        self._change_filter(_FilterState(name, statuses, truncated, self._state.needle, review))
+        self._change_filter(_FilterState(name, statuses, truncated, self._state.needle, review,
+                                         self._state.match))
 
     def text_filter(self) -> str:
-        """The current text filter (case-folded)."""
+        """The current filter query."""
         return self._state.needle
 
     def set_text_filter(self, text: str) -> None:
-        """Show only items whose file name or caption contains `text` (any case)."""
-        state = self._state
-        self._change_filter(_FilterState(state.name, state.statuses, state.truncated,
-                                         text.strip().casefold(), state.review))
+        """Show only items a filter query accepts (`desktop_app.library.query`; plain words
+        match the file name or the caption, in any case).
+
+        Raises:
+            QueryError: For a bad query; the filter stays as it was.
+        """
+        state, text = self._state, text.strip()
+        match = self._queries.compile(text) if text else None
+        self._change_filter(_FilterState(state.name, state.statuses, state.truncated, text,
+                                         state.review, match))
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:  # noqa: N802
         source = self._source
