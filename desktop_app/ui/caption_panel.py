@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QSizePolicy,
 
 from ..library.scan import VIDEO_EXTENSIONS
 from . import style
+from .box_overlay import BoxOverlay
 from .media_model import MediaItem
 from .token_counter import TokenCounter
 from .video_preview import VideoPlayer, video_meta
@@ -61,6 +62,7 @@ class PreviewView(QWidget):
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
         self._text = ""
+        self.overlay: Any = None  # paints over the image (ui.box_overlay.BoxOverlay)
         self.setMinimumHeight(160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -98,6 +100,8 @@ class PreviewView(QWidget):
         clip.addRoundedRect(target, 10, 10)
         p.setClipPath(clip)
         p.drawPixmap(target, pixmap, QRectF(pixmap.rect()))
+        if self.overlay is not None:
+            self.overlay.paint(p, target)
 
 
 class CaptionEditor(QPlainTextEdit):
@@ -199,6 +203,7 @@ class CaptionPanel(QWidget):
         self.editor.focus_lost.connect(self.flush)
         self.editor.undo_requested.connect(self.undo_requested)
         self.editor.redo_requested.connect(self.redo_requested)
+        self.box_overlay = BoxOverlay(self.preview, self.editor)  # grounding boxes over the image
         # Fixed sizes: these change with every streamed token of the shown image, and a
         # fixed-size label never re-lays the panel out.
         line = self.fontMetrics().height() + 4
