@@ -19,7 +19,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 DEFAULT_SEPARATOR = ", "
@@ -285,12 +284,24 @@ class TagCaption:
         self.reclassify()
 
     def rename(self, old: str, new: str, match: TagMatch = DEFAULT_MATCH) -> bool:
-        """Rename every tag equal to `old`; whether anything changed."""
+        """Rename every tag equal to `old`; whether anything changed.
+
+        Where the caption has `new` already, `old` is removed instead (the tags merge); repeats
+        of `old` go, so a rename never makes duplicates.
+        """
         hits = self.find(old, match)
-        for i in hits:
-            self.pieces[i].body = new.strip()
+        if not hits:
+            return False
+        new = new.strip()
+        if match.key(new) != match.key(old) and self.find(new, match):
+            for i in reversed(hits):
+                self.remove(i)
+            return True
+        for i in reversed(hits[1:]):  # copies of `old` would become copies of `new`
+            self.remove(i)
+        self.pieces[hits[0]].body = new
         self.reclassify()
-        return bool(hits)
+        return True
 
     def delete(self, tag: str, match: TagMatch = DEFAULT_MATCH) -> bool:
         """Remove every tag equal to `tag`; whether anything changed."""
@@ -527,20 +538,7 @@ def iter_tag_keys(text: str, separator: str = DEFAULT_SEPARATOR, rules: TagRules
     return (match.key(t) for t in split_tags(text, separator, rules))
 
 
-# -- filtering ----------------------------------------------------------------------------------
-_QUERY = re.compile(r'^\s*tag:\s*(?:"((?:[^"\\]|\\.)*)"|(\S+))\s*$', re.IGNORECASE)
-
-
-@lru_cache(maxsize=64)
-def query_tag(text: str) -> str | None:
-    """The tag of a whole-query `tag:x` / `tag:"x y"` filter, else None."""
-    found = _QUERY.match(text)
-    if not found:
-        return None
-    tag = found.group(1) if found.group(1) is not None else found.group(2)
-    return re.sub(r"\\(.)", r"\1", tag).strip() or None
-
-
+# -- matching ------------------------------------------------------------------------------------
 def has_tag(text: str, tag: str, separator: str = DEFAULT_SEPARATOR, rules: TagRules = DEFAULT_RULES,
             match: TagMatch = DEFAULT_MATCH) -> bool:
     """Whether the caption `text` holds `tag` as a tag (not inside a sentence)."""

@@ -262,9 +262,10 @@ class CaptionPanel(QWidget):
         return button
 
     def add_tag_editor(self, view: Any) -> None:
-        """Put the tag view (a `TagEditor`) under the caption editor, its toggle in the footer."""
+        """Put the tag view (a `TagEditor`) under the caption editor and its token count, its
+        toggle in the footer."""
         layout = self.layout()
-        layout.insertWidget(layout.indexOf(self.editor) + 1, view, 2)
+        layout.insertWidget(layout.indexOf(self.token_counter) + 1, view, 3)
         self._footer.insertWidget(1, view.toggle_button)
 
     def set_actions(self, undo: Any, redo: Any) -> None:

@@ -163,11 +163,13 @@ class TagController(QObject):
         self.panel.set_separator(separator)
         self.editor.set_separator(separator)
         self.recount()
+        if self.window.filter_edit.text().strip():
+            self.window._apply_text_filter()  # a tag: query splits on the new separator
 
     # -- actions --------------------------------------------------------------------------------
     @Slot(str)
     def filter_by_tag(self, tag: str) -> None:
-        """Show only the images whose caption has `tag` (the filter box says `tag:"…"`)."""
+        """Show only the images whose caption has `tag`: the filter box gets the query `tag:"…"`."""
         quoted = tag.replace("\\", "\\\\").replace('"', '\\"')
         self.window.filter_edit.setText(f'tag:"{quoted}"')
         self.window._apply_text_filter()

@@ -167,7 +167,7 @@ class TagPanel(QWidget):
 
     @Slot()
     def _on_separator_edited(self) -> None:
-        if self.separator_edit.text().strip(" ") == "" and "\n" not in self.separator_edit.text():
+        if not self.separator_edit.text():
             self.separator_edit.setText(", ")
         self.separator_changed.emit(self.separator())
 
@@ -204,6 +204,8 @@ class TagPanel(QWidget):
                            lambda: self.filter_requested.emit(tag))
             menu.addAction(self.tr("Add “%1” to the selected captions").replace("%1", tag),
                            lambda: self.add_requested.emit(tag))
+            menu.addAction(self.tr("Add “%1” at the front of the selected captions").replace("%1", tag),
+                           lambda: self.op_requested.emit(TagOp("add_front", tag), True))
             menu.addSeparator()
             menu.addAction(self.tr("Rename “%1” %2…").replace("%1", tag).replace("%2", where),
                            lambda: self._ask_rename(tag))

@@ -122,6 +122,12 @@ def test_rename_changes_only_that_tag() -> None:
     assert apply_op("long_hair, red", TagOp("rename", "long hair", "x"), match=strict) == "long_hair, red"
 
 
+def test_rename_onto_an_existing_tag_merges() -> None:
+    assert apply_op("long_hair, red, long hair", TagOp("rename", "long_hair", "blonde")) == "blonde, red"
+    assert apply_op("a, b, c", TagOp("rename", "a", "c")) == "b, c"
+    assert apply_op("Red, b", TagOp("rename", "red", "red")) == "red, b"  # a change of case only
+
+
 def test_delete_add_front_dedupe() -> None:
     assert apply_op("a, b, c", TagOp("delete", "a")) == "b, c"
     assert apply_op("a, b, c", TagOp("delete", "b")) == "a, c"
@@ -182,14 +188,9 @@ def test_counts_and_incremental_updates() -> None:
     assert fresh.most_common() == count_tags(items).most_common()
 
 
-def test_query_tag_and_has_tag() -> None:
-    from desktop_app.library.tags import has_tag, query_tag
+def test_has_tag() -> None:
+    from desktop_app.library.tags import has_tag
 
-    assert query_tag('tag:"long hair"') == "long hair"
-    assert query_tag("tag:solo") == "solo"
-    assert query_tag(' TAG: "a \\"b\\"" ') == 'a "b"'
-    assert query_tag("solo") is None
-    assert query_tag("tag:solo caption:x") is None
     assert has_tag("1girl, Long_Hair", "long hair")
     assert not has_tag("A girl with long hair, smiling at you.", "long hair")  # inside a sentence
     assert not has_tag("", "x")

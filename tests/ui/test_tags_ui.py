@@ -147,6 +147,11 @@ def test_folder_rename_and_dedupe_from_the_panel(qtbot: Any, window: MainWindow)
     labels = [a.text() for a in menu.actions() if a.text()]
     assert any(label.startswith("Rename “solo”") for label in labels)
     assert "Remove duplicate tags in the folder" in labels
+    window.select_paths([window.library.root / "d.png"])
+    front = next(a for a in menu.actions() if a.text().startswith("Add “solo” at the front"))
+    front.trigger()
+    qtbot.waitUntil(lambda: texts(window)["d.png"] == "solo, landscape, mountain, lake", timeout=10_000)
+    wait_writes(qtbot, window)
 
 
 def test_tag_view_edits_the_caption_and_keeps_sentences(qtbot: Any, window: MainWindow) -> None:
@@ -215,3 +220,17 @@ def test_a_big_change_recounts_in_the_background(qtbot: Any, window: MainWindow,
     wait_writes(qtbot, window)
     assert window.tags.panel.visible_tags()[0] == ("sks", len(CAPTIONS))
     assert window.tags.completions.stringList()[0] == "sks"
+
+
+def test_separator_setting_recounts_and_persists(qtbot: Any, window: MainWindow) -> None:
+    panel = window.tags.panel
+    panel.separator_edit.setText(";")
+    panel.separator_edit.editingFinished.emit()
+    qtbot.waitUntil(lambda: not window.tags.counting, timeout=10_000)
+    assert window.qsettings.value("tags/separator") == ";"
+    assert window.tags.editor.separator == ";"
+    # Split on ";", each comma caption is one piece; a long one is a sentence.
+    assert ("landscape, mountain, lake", 1) in panel.visible_tags()
+    panel.separator_edit.setText("")
+    panel.separator_edit.editingFinished.emit()
+    assert panel.separator() == ", " and window.tags.separator == ", "
