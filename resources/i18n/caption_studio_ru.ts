@@ -1625,6 +1625,10 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Добавить «%1» к выбранным подписям</translation>
     </message>
     <message>
+        <source>Add “%1” at the front of the selected captions</source>
+        <translation>Добавить «%1» в начало выбранных подписей</translation>
+    </message>
+    <message>
         <source>Rename “%1” %2…</source>
         <translation>Переименовать «%1» %2…</translation>
     </message>

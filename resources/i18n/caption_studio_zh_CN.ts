@@ -1599,6 +1599,10 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>将“%1”添加到所选描述</translation>
     </message>
     <message>
+        <source>Add “%1” at the front of the selected captions</source>
+        <translation>将“%1”添加到所选描述的开头</translation>
+    </message>
+    <message>
         <source>Rename “%1” %2…</source>
         <translation>重命名“%1”%2…</translation>
     </message>
