@@ -293,7 +293,8 @@ def _video_stream(path: Path, container: Any) -> Any:
     stream = container.streams.video[0]
     codec = stream.codec_context
     if codec is None or not getattr(codec, "name", None) or codec.name == "none":
-        raise VideoLoadError(path, "unknown video codec (no decoder in this FFmpeg build, or a damaged header)")
+        raise VideoLoadError(path, "unknown video codec (no decoder in this FFmpeg build, "
+                                   "or a damaged header)")
     stream.thread_type = "AUTO"  # frame + slice threads: 1.8x on 2 cores for 640x360 h264
     return stream
 
