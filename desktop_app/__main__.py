@@ -29,7 +29,7 @@ def _wants_window(args: list[str]) -> bool:
     if not args:
         return True
     first = args[0]
-    if first in ("caption", "export", "serve"):
+    if first in ("caption", "export", "serve", "compare"):
         return False
     window_options = ("--smoke-test", "--data-dir", "--log-level")
     return first.startswith(window_options) or Path(first).expanduser().exists()

@@ -293,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not argv or argv[0] in ("-h", "--help"):
-        sys.stdout.write("usage: caption-studio [caption FOLDER ... | export FOLDER ... | serve --model M ...]\n"
+        sys.stdout.write("usage: caption-studio [caption FOLDER ... | export FOLDER ... | compare IMG IMG ... | serve --model M ...]\n"
                          "       caption-studio (no arguments) opens the window\n")
         return EXIT_OK if argv else EXIT_USAGE
     command, rest = argv[0], argv[1:]
@@ -310,9 +310,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .library.export import export_main
 
         return export_main(rest)
+    if command == "compare":
+        from .compare import compare_main  # one question about several images
+        return compare_main(rest)
     if command == "serve":
         from .server.app import serve_main  # says itself when fastapi/uvicorn are missing
 
         return serve_main(rest)
-    sys.stderr.write(f"error: unknown command {command!r} (use caption, export or serve)\n")
+    sys.stderr.write(f"error: unknown command {command!r} (use caption, export, compare or serve)\n")
     return EXIT_USAGE

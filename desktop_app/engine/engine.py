@@ -129,13 +129,17 @@ class CaptionEngine(SingleJobEngine):
             for key, (item, (path, pixels)) in enumerate(zip(request.items, loads)):
                 if cancel.is_set():
                     return
+                if item.extra_paths and not isinstance(pixels, ImageLoadError):
+                    # A comparison (rare, one item): its other images load here, in order.
+                    pixels = builder.with_extra_images(path, pixels, item.extra_paths)
                 if isinstance(pixels, ImageLoadError):
                     tracker.fail(key, path, pixels.reason)
                     continue
                 limit = item.max_new_tokens or request.params.max_new_tokens
                 seeds = tuple(row_seed(request.params.seed, path, v) for v in range(request.params.variants))
                 try:
-                    inp = builder.build(key, path, pixels, limit, seeds, item.prompt)
+                    inp = (builder.build_many(key, (path, *item.extra_paths), pixels, limit, seeds, item.prompt)
+                           if item.extra_paths else builder.build(key, path, pixels, limit, seeds, item.prompt))
                 except Exception as exc:  # noqa: BLE001 - a bad prompt fails its image only
                     tracker.fail(key, path, f"cannot build the prompt: {exc}")
                     continue

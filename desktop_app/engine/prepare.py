@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -34,6 +34,7 @@ class InputBuilder:
         self.image_token_id = int(processor.image_token_id)
         self.merge = int(processor.image_processor.merge_size) ** 2
         self._halves: dict[str, tuple[list[int], list[int]]] = {}
+        self._multi: dict[str, list[list[int]]] = {}
         self._lock = threading.Lock()
         self.video = VideoInputs(processor, system_prompt, video or VideoOptions(), max_pixels, root)
 
@@ -83,3 +84,83 @@ class InputBuilder:
         with self._lock:
             self._halves[prompt] = halves
         return halves
+
+    # -- several images in one turn (multi-image comparison) ----------------------------------
+    def with_extra_images(self, path: Path, first: Any, extra_paths: Sequence[Path]) -> Any:
+        """`path`'s pixels followed by those of `extra_paths` (a comparison), or the ImageLoadError
+        (on `path`, its reason naming the file) that fails the whole group."""
+        if not isinstance(first, tuple):
+            return ImageLoadError(path, "only images can be compared")
+        try:
+            more = self.pixels_many(extra_paths)
+        except ImageLoadError as exc:
+            return ImageLoadError(path, exc.reason)
+        return torch.cat([first[0], more[0]]), torch.cat([first[1], more[1]])
+
+    def pixels_many(self, paths: Sequence[Path]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Several images' pixels concatenated, with one image_grid_thw row per image.
+
+        Any unreadable image fails the whole group: ImageLoadError on the first path, its
+        reason naming the file that failed.
+        """
+        parts = []
+        for path in paths:
+            try:
+                parts.append(self.pixels(path))
+            except ImageLoadError as exc:
+                raise ImageLoadError(paths[0], f"{exc.path.name}: {exc.reason}") from exc
+            except Exception as exc:  # noqa: BLE001 - prefetch would name the wrong file
+                raise ImageLoadError(paths[0], f"{Path(path).name}: {exc}") from exc
+        return torch.cat([p for p, _ in parts]), torch.cat([g for _, g in parts])
+
+    def build_many(self, key: int, paths: Sequence[Path], pixels: tuple[torch.Tensor, torch.Tensor],
+                   max_new_tokens: int, seeds: tuple[int, ...], prompt: str | None = None) -> PreparedInput:
+        """Model inputs for several images in one user turn, the prompt after them.
+
+        The ids are the chat template's text with each image's placeholder expanded to that
+        image's visual-token count, in order: what the processor gives for the same messages.
+        """
+        pixel_values, grid = pixels
+        if grid.shape[0] != len(paths):
+            raise ValueError(f"{len(paths)} images but {grid.shape[0]} image grids")
+        pieces = self._multi_ids(render_prompt(prompt or self.prompt, Path(paths[0]), self.root), len(paths))
+        ids: list[int] = list(pieces[0])
+        for row, piece in zip(grid, pieces[1:]):
+            ids += [self.image_token_id] * (int(row.prod()) // self.merge) + piece
+        tensor = torch.tensor(ids, dtype=torch.long)
+        return PreparedInput(key=key, input_ids=tensor,
+                             mm_token_type_ids=(tensor == self.image_token_id).to(torch.int),
+                             pixel_values=pixel_values, image_grid_thw=grid,
+                             max_new_tokens=max_new_tokens, seeds=seeds)
+
+    def multi_prompt_text(self, prompt: str, count: int) -> str:
+        """The chat-template text for `count` images then `prompt`, one placeholder per image."""
+        messages = multi_image_messages(prompt, self.system_prompt, count)
+        return self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def _multi_ids(self, prompt: str, count: int) -> list[list[int]]:
+        """The ids around the `count` placeholders (count + 1 pieces), cached per prompt."""
+        key = f"{count}\0{prompt}"
+        with self._lock:
+            cached = self._multi.get(key)
+        if cached is not None:
+            return cached
+        pieces = self.multi_prompt_text(prompt, count).split(self.image_token)
+        if len(pieces) != count + 1:
+            raise ValueError(f"the chat template put {len(pieces) - 1} image placeholders "
+                             f"in the prompt for {count} images")
+        encode = lambda s: self.tokenizer(s, add_special_tokens=False)["input_ids"]  # noqa: E731
+        out = [encode(piece) for piece in pieces]
+        with self._lock:
+            self._multi[key] = out
+        return out
+
+
+def multi_image_messages(prompt: str, system_prompt: str | None, count: int) -> list[dict[str, Any]]:
+    """Chat messages for `count` images in one user turn followed by the prompt."""
+    messages: list[dict[str, Any]] = []
+    if system_prompt:
+        messages.append({"role": "system", "content": [{"type": "text", "text": system_prompt}]})
+    content: list[dict[str, Any]] = [{"type": "image"} for _ in range(count)]
+    messages.append({"role": "user", "content": [*content, {"type": "text", "text": prompt}]})
+    return messages

@@ -130,6 +130,8 @@ class _Job:
     path: Path
     prompt: str
     max_tokens: int
+    extra: tuple[Path, ...] = ()  # more images sent with `path` (a multi-image comparison)
+    extra_urls: tuple[str, ...] | None = None
     attempted: bool = False
     data_url: str | None = None
 
@@ -234,6 +236,8 @@ class RemoteEngine(SingleJobEngine):
                                                        Path(item.path), root),
                      item.max_new_tokens or request.params.max_new_tokens)
                 for k, item in enumerate(request.items)]
+        for job, item in zip(jobs, request.items):  # a comparison sends its other images too
+            job.extra = tuple(Path(p) for p in item.extra_paths)
         pending: deque[_Job] = deque(jobs)
         state = {"inflight": 0}
         cond = threading.Condition()
@@ -360,6 +364,10 @@ class RemoteEngine(SingleJobEngine):
                 return ImageFailed(job.path, exc.reason)
             except Exception as exc:  # noqa: BLE001 - an unreadable file fails alone
                 return ImageFailed(job.path, f"cannot read the image: {exc}")
+        if job.extra and job.extra_urls is None:
+            failed = self._encode_extra(job, request.max_pixels)
+            if failed is not None:
+                return failed
         body = self._body(job, request, loaded)
         last = ""
         for attempt in range(self.max_attempts):
@@ -384,6 +392,19 @@ class RemoteEngine(SingleJobEngine):
                 raise _EndpointDead(ep.reason or last)
             log.info("%s: attempt %d for %s failed: %s", ep.url, attempt + 1, job.path.name, last)
         raise _EndpointDead(f"{self.max_attempts} attempts failed, last: {last}")
+
+    def _encode_extra(self, job: _Job, max_pixels: int | None) -> ImageFailed | None:
+        """Encode a comparison's other images; one unreadable file fails the whole group."""
+        urls = []
+        for path in job.extra:
+            try:
+                urls.append(self._encode(path, max_pixels))
+            except ImageLoadError as exc:
+                return ImageFailed(job.path, f"{path.name}: {exc.reason}")
+            except Exception as exc:  # noqa: BLE001 - name the file, fail the group
+                return ImageFailed(job.path, f"{path.name}: cannot read the image: {exc}")
+        job.extra_urls = tuple(urls)
+        return None
 
     def _encode(self, path: Path, max_pixels: int | None) -> str:
         if is_video_path(path):
@@ -415,6 +436,9 @@ class RemoteEngine(SingleJobEngine):
             body["repetition_penalty"] = p.repetition_penalty
         if p.presence_penalty:
             body["presence_penalty"] = p.presence_penalty
+        if job.extra_urls:  # a comparison: its other images follow the first, before the text
+            content = messages[-1]["content"]
+            content[1:1] = [{"type": "image_url", "image_url": {"url": url}} for url in job.extra_urls]
         return body
 
     def _stream(self, ep: _Endpoint, client: Any, job: _Job, request: CaptionRequest,

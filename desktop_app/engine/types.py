@@ -84,11 +84,16 @@ class VideoOptions:
 
 @dataclass(frozen=True)
 class CaptionItem:
-    """One image to caption; `max_new_tokens` overrides the request's limit for it alone."""
+    """One image to caption; `max_new_tokens` overrides the request's limit for it alone.
+
+    `extra_paths`: more images sent with `path` in the same chat turn, in order, before the
+    prompt (a multi-image comparison); the result is reported under `path`.
+    """
 
     path: Path
     max_new_tokens: int | None = None
     prompt: str | None = None
+    extra_paths: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

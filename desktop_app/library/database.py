@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "caption-studio"
 DATA_DIR_ENV = "CAPTION_STUDIO_DATA_DIR"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE meta (
@@ -75,8 +75,22 @@ ALTER TABLE items ADD COLUMN review TEXT NOT NULL DEFAULT ''
     CHECK (review IN ('', 'approved', 'flagged'));
 """
 
+# Version 3: multi-image comparisons (one question about several files, and the answer).
+_SCHEMA_V3 = """
+CREATE TABLE comparisons (
+    id INTEGER PRIMARY KEY,
+    question TEXT NOT NULL,
+    paths TEXT NOT NULL,                 -- JSON list of POSIX paths relative to the folder, in order
+    answer TEXT NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
+    truncated INTEGER NOT NULL DEFAULT 0,
+    extra TEXT NOT NULL DEFAULT '{}',    -- JSON object: other metadata (params, reasoning)
+    created_at REAL NOT NULL
+);
+"""
+
 # Index i upgrades a database from version i to i + 1.
-_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2)
+_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:

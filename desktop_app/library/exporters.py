@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.library.atomic import atomic_write_text
+from desktop_app.library.boxes import add_boxes
 from desktop_app.library.library import Library, SidecarChangedError
 from desktop_app.library.models import ItemRecord
 from desktop_app.library.scan import IMAGE_EXTENSIONS
@@ -20,10 +21,10 @@ from desktop_app.library.xmp import XmpError, build_xmp, update_xmp, xmp_sidecar
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("txt", "jsonl", "json", "csv", "hf", "xmp")
+FORMATS = ("txt", "jsonl", "json", "csv", "hf", "xmp", "comparisons")
 VARIANT_MODES = ("first", "joined", "separate")
 TABLE_NAMES = {"jsonl": "captions.jsonl", "json": "captions.json", "csv": "captions.csv",
-               "hf": "metadata.jsonl"}
+               "hf": "metadata.jsonl", "comparisons": "comparisons.json"}
 TABLE_COLUMNS = ("path", "caption", "variants", "status", "model", "prompt", "seed", "truncated",
                  "review")
 
@@ -158,6 +159,8 @@ def _table_target(library: Library, options: ExportOptions) -> Path:
 def export_table(library: Library, options: ExportOptions) -> ExportResult:
     """One JSONL, JSON or CSV file with a row per present file (any status)."""
     rows = [table_row(r) for r in library.items()]
+    if options.fmt != "csv":  # grounding captions carry their parsed boxes (see library.boxes)
+        rows = [add_boxes(row, library.absolute(row["path"])) for row in rows]
 
     def produce() -> str:
         if options.fmt == "csv":
@@ -187,9 +190,18 @@ def export_hf(library: Library, options: ExportOptions) -> ExportResult:
     return result
 
 
+def export_comparisons(library: Library, options: ExportOptions) -> ExportResult:
+    """comparisons.json: every stored multi-image comparison, newest first (see library.comparisons)."""
+    rows = [c.as_dict() for c in library.comparisons()]
+    result = ExportResult()
+    _write(result, _table_target(library, options),
+           _const(json.dumps(rows, ensure_ascii=False, indent=2) + "\n"), options.only_missing)
+    return result
+
+
 EXPORTERS: dict[str, Callable[[Library, ExportOptions], ExportResult]] = {
     "txt": export_txt, "xmp": export_xmp, "jsonl": export_table, "json": export_table,
-    "csv": export_table, "hf": export_hf,
+    "csv": export_table, "hf": export_hf, "comparisons": export_comparisons,
 }
 
 

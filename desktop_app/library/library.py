@@ -8,8 +8,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from desktop_app.library import comparisons as _comparisons
 from desktop_app.library import database
 from desktop_app.library.atomic import atomic_write_text
+from desktop_app.library.comparisons import Comparison
 from desktop_app.library.database import Database, database_path
 from desktop_app.library.models import (
     GenerationMetadata,
@@ -249,3 +251,23 @@ class Library:
     def unsaved(self) -> list[ItemRecord]:
         """Present files whose caption is not yet in their sidecar."""
         return [r for r in self.items() if r.dirty and r.status in (Status.DONE, Status.EDITED)]
+
+    # -- multi-image comparisons ----------------------------------------------------------------
+    def record_comparison(self, question: str, paths: Sequence[PathLike], answer: str,
+                          model: str = "", truncated: bool = False,
+                          extra: Mapping[str, Any] | None = None) -> Comparison:
+        """Store a comparison of 2-20 files of the folder, in the order they were sent (committed).
+
+        Raises:
+            ValueError: If a path lies outside the folder or the count is not 2-20.
+        """
+        rels = [self.rel(p) for p in paths]
+        return _comparisons.insert(self.db, question, rels, answer, model, truncated, extra)
+
+    def comparisons(self, limit: int | None = None) -> list[Comparison]:
+        """Stored comparisons, newest first (paths relative to the folder)."""
+        return _comparisons.select(self.db, limit)
+
+    def delete_comparison(self, comparison_id: int) -> bool:
+        """Remove a stored comparison (committed); False when it did not exist."""
+        return _comparisons.delete(self.db, comparison_id)

@@ -3,10 +3,10 @@
     python -m desktop_app serve --model ID_OR_PATH [--host 127.0.0.1] [--port 8000]
         [--api-key KEY | env CAPTION_STUDIO_API_KEY] [--batch-size N] [--device ...]
 
-Endpoints: `GET /v1/models`, `POST /v1/chat/completions` (one image per request as a
-`data:` URL, or one video as a `video_url` `data:video/...` URL sampled as the `--video-*`
-flags say, plus optional text and system message; `stream`, `n`, `max_tokens`,
-`temperature`, `top_p`, `seed`). Remote image URLs are refused: the server never uses the
+Endpoints: `GET /v1/models`, `POST /v1/chat/completions` (1 to 20 images per request as
+`data:` URLs, asked about together in order, or one video as a `video_url` `data:video/...`
+URL sampled as the `--video-*` flags say, plus optional text and system message; `stream`,
+`n`, `max_tokens`, `temperature`, `top_p`, `seed`). Remote image URLs are refused: the server never uses the
 network. Concurrent requests are captioned together (see dispatcher.py).
 """
 
@@ -33,6 +33,7 @@ from .dispatcher import Dispatcher, ImageStore, Job
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_USAGE = 0, 2
 DEFAULT_PROMPT = "Describe this image in detail."
+MAX_IMAGES = 20  # several images in one request: one question about them all, in order
 _SUFFIXES = {"png": ".png", "jpeg": ".jpg", "jpg": ".jpg", "webp": ".webp", "gif": ".gif",
              "bmp": ".bmp", "tiff": ".tiff", "heic": ".heic", "heif": ".heif", "avif": ".avif"}
 _DATA_URL = re.compile(r"^data:image/([a-zA-Z0-9.+-]+)((?:;[^,;]*)*);base64,(.*)$", re.DOTALL)
@@ -63,6 +64,7 @@ class ParsedRequest:
     params: GenerationParams
     stream: bool
     include_usage: bool
+    extra_images: tuple[tuple[bytes, str], ...] = ()  # images 2.. of a multi-image question
 
 
 def _text_of(content: Any, where: str) -> str:
@@ -141,9 +143,12 @@ def parse_request(body: Any, default_max_tokens: int) -> ParsedRequest:
         else:
             raise RequestError(f"unsupported message role {role!r}: send one user turn with one "
                                "image (and an optional system message)", param="messages")
-    if len(images) != 1:
-        raise RequestError(f"exactly one image or video per request is supported, got {len(images)}",
-                           param="messages")
+    if not 1 <= len(images) <= MAX_IMAGES:
+        raise RequestError(f"send 1 to {MAX_IMAGES} images per request, not {len(images)}", param="messages")
+    videos = sum(suffix in _VIDEO_SUFFIXES.values() for _, suffix in images)
+    if videos and len(images) > 1:
+        raise RequestError("a video must come alone: send one video, or 1 to "
+                           f"{MAX_IMAGES} images, per request", param="messages")
     prompt = "\n".join(t for t in texts if t.strip()) or DEFAULT_PROMPT
     if body.get("stop"):
         raise RequestError("stop sequences are not supported", param="stop")
@@ -167,7 +172,8 @@ def parse_request(body: Any, default_max_tokens: int) -> ParsedRequest:
         # The engine fills {filename} etc. in prompts; a client's braces stay literal.
         prompt=prompt.replace("{", "{{").replace("}", "}}"),
         system_prompt="\n".join(system) or None, params=params, stream=bool(body.get("stream")),
-        include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")))
+        include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")),
+        extra_images=tuple(images[1:]))
 
 
 def _or(value: Any, default: Any) -> Any:
@@ -241,13 +247,15 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
         path = store.add(parsed.image, parsed.suffix)
+        extra = tuple(store.add(data, suffix) for data, suffix in parsed.extra_images)
         job = Job(path=path, prompt=parsed.prompt, system_prompt=parsed.system_prompt,
-                  params=parsed.params, max_pixels=max_pixels,
+                  params=parsed.params, max_pixels=max_pixels, extra_paths=extra,
                   sink=lambda item: loop.call_soon_threadsafe(events.put_nowait, item))
         try:
             dispatcher.submit(job)
         except RuntimeError as exc:
-            store.release(path)
+            for held in (path, *extra):
+                store.release(held)
             return fail(503, str(exc), "server_error")
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         stamp = int(time.time())
@@ -257,7 +265,8 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
         def release() -> None:  # once per request, whichever way it ends
             if not released:
                 released.append(True)
-                store.release(path)
+                for held in (path, *extra):
+                    store.release(held)
 
         try:
             # Wait for the first event: an unreadable image fails before any token, as a 400.

@@ -43,6 +43,7 @@ class Job:
     params: GenerationParams
     sink: Sink
     max_pixels: int | None = 1024 * 1024
+    extra_paths: tuple[Path, ...] = ()  # more images in the same turn (a multi-image question)
 
     def group_key(self) -> tuple[Any, ...]:
         return (self.system_prompt, replace(self.params, max_new_tokens=0), self.max_pixels)
@@ -177,7 +178,8 @@ class Dispatcher:
         by_path = {job.path: job for job in batch}
         limit = max(job.params.max_new_tokens for job in batch)
         request = CaptionRequest(
-            items=tuple(CaptionItem(job.path, max_new_tokens=job.params.max_new_tokens, prompt=job.prompt)
+            items=tuple(CaptionItem(job.path, max_new_tokens=job.params.max_new_tokens, prompt=job.prompt,
+                                    extra_paths=job.extra_paths)
                         for job in batch),
             prompt=first.prompt, system_prompt=first.system_prompt,
             params=replace(first.params, max_new_tokens=limit), max_pixels=first.max_pixels,

@@ -17,7 +17,10 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QSizePolicy,
 
 from ..library.scan import VIDEO_EXTENSIONS
 from . import style
+from .box_overlay import BoxOverlay
 from .media_model import MediaItem
+from .token_counter import TokenCounter
+from .video_preview import VideoPlayer, video_meta
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,7 @@ class PreviewView(QWidget):
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
         self._text = ""
+        self.overlay: Any = None  # paints over the image (ui.box_overlay.BoxOverlay)
         self.setMinimumHeight(160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -85,7 +89,7 @@ class PreviewView(QWidget):
             p.setBrush(QColor(style.SURFACE))
             p.drawRoundedRect(rect, 12, 12)
             p.setPen(QColor(style.FAINT))
-            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, self._text)
+            p.drawText(rect.adjusted(16, 0, -16, 0), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._text)
             return
         ratio = pixmap.devicePixelRatio() or 1.0
         w, h = pixmap.width() / ratio, pixmap.height() / ratio
@@ -96,6 +100,8 @@ class PreviewView(QWidget):
         clip.addRoundedRect(target, 10, 10)
         p.setClipPath(clip)
         p.drawPixmap(target, pixmap, QRectF(pixmap.rect()))
+        if self.overlay is not None:
+            self.overlay.paint(p, target)
 
 
 class CaptionEditor(QPlainTextEdit):
@@ -159,6 +165,7 @@ class CaptionPanel(QWidget):
         self._preview_ids = itertools.count(1)
         self._preview_id = 0
         self._image_size: QSize | None = None
+        self._video_info: Any = None  # the shown video's VideoInfo, once probed
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._relay = _PreviewRelay(self)
@@ -172,6 +179,8 @@ class CaptionPanel(QWidget):
 
     def _build(self) -> None:
         self.preview = PreviewView(self)
+        self.video_player = VideoPlayer(self.preview, self)  # shown for videos only
+        self.video_player.info_changed.connect(self._on_video_player_info_changed)
         self.name_label = QLabel()
         self.name_label.setObjectName("heading")
         self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -194,12 +203,14 @@ class CaptionPanel(QWidget):
         self.editor.focus_lost.connect(self.flush)
         self.editor.undo_requested.connect(self.undo_requested)
         self.editor.redo_requested.connect(self.redo_requested)
+        self.box_overlay = BoxOverlay(self.preview, self.editor)  # grounding boxes over the image
         # Fixed sizes: these change with every streamed token of the shown image, and a
         # fixed-size label never re-lays the panel out.
         line = self.fontMetrics().height() + 4
         self.count_label = QLabel()
         self.count_label.setObjectName("muted")
         self.count_label.setFixedSize(220, line)
+        self.token_counter = TokenCounter(self.editor, self)  # CLIP's "n / 77"
         self.save_label = QLabel()
         self.save_label.setObjectName("muted")
         self.save_label.setFixedSize(110, line)
@@ -226,14 +237,17 @@ class CaptionPanel(QWidget):
         footer.addWidget(self.save_label)
         footer.addWidget(self.undo_button)
         footer.addWidget(self.redo_button)
+        self._footer = footer
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.setSpacing(8)
         layout.addWidget(self.preview, 5)
+        layout.addWidget(self.video_player)
         layout.addLayout(title)
         layout.addWidget(self.meta_label)
         layout.addWidget(self.failure_label)
         layout.addWidget(self.editor, 3)
+        layout.addWidget(self.token_counter, 0, Qt.AlignmentFlag.AlignRight)
         layout.addLayout(footer)
 
     def _review_button(self, text: str, shortcut: str, review: str, tip: str) -> QToolButton:
@@ -245,6 +259,12 @@ class CaptionPanel(QWidget):
         button.setToolTip(f"{tip} ({key}); click again to clear")
         button.clicked.connect(partial(self._on_review_clicked, button, review))
         return button
+
+    def add_tag_editor(self, view: Any) -> None:
+        """Put the tag view (a `TagEditor`) under the caption editor, its toggle in the footer."""
+        layout = self.layout()
+        layout.insertWidget(layout.indexOf(self.editor) + 1, view, 2)
+        self._footer.insertWidget(1, view.toggle_button)
 
     def set_actions(self, undo: Any, redo: Any) -> None:
         """Bind the footer buttons to the window's undo/redo actions."""
@@ -342,7 +362,7 @@ class CaptionPanel(QWidget):
 
     def _meta_text(self, item: MediaItem) -> str:
         size = self._image_size
-        parts = []
+        parts = video_meta(self._video_info) if self._video_info is not None else []
         if size is not None and size.isValid():
             parts.append(f"{size.width()} × {size.height()}")
         if item.size:
@@ -410,12 +430,15 @@ class CaptionPanel(QWidget):
     # -- preview ------------------------------------------------------------------------------
     def _load_preview(self, item: MediaItem | None, thumbnail: QPixmap | None) -> None:
         self._preview_id = next(self._preview_ids)
-        self._image_size = None
+        self._image_size = self._video_info = None
+        is_video = item is not None and item.path.suffix.lower() in VIDEO_EXTENSIONS
+        self.video_player.setVisible(is_video)
+        if is_video:
+            self.video_player.open(item.path, thumbnail)
+            return
+        self.video_player.close_video()
         if item is None:
             self.preview.set_pixmap(None, "Select an image to see it here")
-            return
-        if item.path.suffix.lower() in VIDEO_EXTENSIONS:
-            self.preview.set_pixmap(thumbnail, "Video")
             return
         self.preview.set_pixmap(thumbnail, "Loading…")
         self._pool.start(_PreviewJob(self._preview_id, item.path, self._relay))
@@ -432,9 +455,16 @@ class CaptionPanel(QWidget):
         self._image_size = size
         self.meta_label.setText(self._meta_text(self._item))
 
+    @Slot(object)
+    def _on_video_player_info_changed(self, info: Any) -> None:
+        self._video_info = info
+        if self._item is not None:
+            self.meta_label.setText(self._meta_text(self._item))
+
     def shutdown(self) -> None:
         """Wait for a preview being decoded (at exit)."""
         self._preview_id = -1
+        self.video_player.shutdown()
         self._pool.clear()
         self._pool.waitForDone()
 

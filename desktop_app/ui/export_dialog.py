@@ -32,6 +32,8 @@ FORMAT_CHOICES: tuple[tuple[str, str, str], ...] = (
      "datasets' imagefolder; it belongs at the folder root (images only)."),
     ("xmp", "XMP sidecars", "photo.jpg.xmp with the caption as dc:description, for Lightroom, "
      "digiKam, darktable; other fields of an existing file are kept."),
+    ("comparisons", "Comparisons (JSON)", "One comparisons.json with every multi-image "
+     "comparison: question, images (in order), answer, model, time."),
 )
 VARIANT_CHOICES = (("first", "First variant only"),
                    ("joined", "All variants, a blank line between them"),

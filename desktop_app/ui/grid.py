@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.ui.media_model import MediaFilterProxy, MediaItem, MediaListModel, Roles
+from desktop_app.ui.video_thumbs import VideoBadge, is_video
 
 #: Badge colour and label of each status (the label is painted too: never colour alone).
 STATUS_STYLE: dict[str, tuple[str, str]] = {
@@ -68,6 +69,7 @@ class TileDelegate(QStyledItemDelegate):
         self._caption_fm = QFontMetrics(self._caption_font)
         self._live_fm = QFontMetrics(self._live_font)
         self._badge_fm = QFontMetrics(self._badge_font)
+        self._video_badge = VideoBadge(self._caption_font)
 
     def tile_size(self) -> int:
         """The tile width in pixels."""
@@ -109,8 +111,11 @@ class TileDelegate(QStyledItemDelegate):
             painter.fillRect(rect, hover)
         thumb = QRect(rect.x() + _PAD, rect.y() + _PAD, rect.width() - 2 * _PAD,
                       self._thumb_height())
+        picture = thumb
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
-            self._paint_pixmap(painter, thumb, pixmap)
+            picture = self._paint_pixmap(painter, thumb, pixmap)
+        if is_video(item.path):  # a play mark and the clip's length on the poster
+            self._video_badge.paint(painter, picture, index.data(Roles.DurationRole), thumb)
         self._paint_badges(painter, thumb, item)
         text_w = rect.width() - 2 * _PAD
         y = thumb.bottom() + 3
@@ -128,7 +133,7 @@ class TileDelegate(QStyledItemDelegate):
             painter.drawRect(rect.adjusted(0, 0, -1, -1))
         painter.restore()
 
-    def _paint_pixmap(self, painter: QPainter, box: QRect, pixmap: QPixmap) -> None:
+    def _paint_pixmap(self, painter: QPainter, box: QRect, pixmap: QPixmap) -> QRect:
         pw, ph = pixmap.width(), pixmap.height()
         scale = min(box.width() / pw, box.height() / ph)
         w, h = max(1, round(pw * scale)), max(1, round(ph * scale))
@@ -136,6 +141,7 @@ class TileDelegate(QStyledItemDelegate):
         if w != pw or h != ph:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         painter.drawPixmap(target, pixmap)
+        return target
 
     def _paint_badges(self, painter: QPainter, thumb: QRect, item: MediaItem) -> None:
         status = item.status if item.status in STATUS_STYLE else "pending"

@@ -11,6 +11,7 @@ from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import QButtonGroup, QFrame, QHBoxLayout, QLineEdit, QMenu, QSlider, QToolButton, QWidget
 
 from . import style
+from .grid_query import FilterBox
 from .media_model import STATUS_FILTERS, MediaItem
 
 _FILTER_PILLS = (("all", "All"), ("uncaptioned", "To do"), ("done", "Done"), ("edited", "Edited"),
@@ -41,10 +42,11 @@ class GridControllerMixin:
         self.filter_buttons["all"].setChecked(True)
         row.addStretch(1)
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter by name or caption  (Ctrl+F)")
+        self.filter_box = FilterBox(self.filter_edit, self.proxy, self)  # the filter language
+        self.filter_edit.setPlaceholderText(self.tr("Filter: words, tag:x, status:edited, tokens:>77…  (Ctrl+F)"))
         self.filter_edit.addAction(style.icon("search", style.MUTED), QLineEdit.ActionPosition.LeadingPosition)
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.setFixedWidth(280)
+        self.filter_edit.setFixedWidth(320)
         self.filter_edit.textChanged.connect(self._on_filter_text_changed)
         self.sort_button = QToolButton()
         self.sort_button.setObjectName("flat")
@@ -164,7 +166,7 @@ class GridControllerMixin:
     @Slot()
     def _apply_text_filter(self) -> None:
         self._filter_timer.stop()
-        self.proxy.set_text_filter(self.filter_edit.text())
+        self.filter_box.apply(self.filter_edit.text())
 
     @Slot()
     def _on_model_data_changed(self, *args: Any) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QMainWindow, QWidget
 
 from ..library import Library
 from . import style
+from .compare_controller import CompareControllerMixin
 from .edit_controller import EditControllerMixin
 from .editing import BatchHistory, SerialExecutor
 from .folder_controller import FolderControllerMixin
@@ -26,6 +27,7 @@ from .grid_controller import GridControllerMixin
 from .media_model import MediaFilterProxy, MediaListModel
 from .run_controller import RunControllerMixin
 from .settings_panel import RunSettings
+from .tag_controller import TagController
 from .thumbnails import ThumbnailLoader
 from .window_chrome import WindowChromeMixin
 from .worker import CaptionJob, CaptionService
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 
 
 class MainWindow(WindowChromeMixin, FolderControllerMixin, GridControllerMixin, RunControllerMixin,
-                 EditControllerMixin, QMainWindow):
+                 EditControllerMixin, CompareControllerMixin, QMainWindow):
     """Caption Studio's window: open a folder, caption it, review and edit, export.
 
     Library reads and writes happen on background executors (one serial writer, so the
@@ -100,10 +102,12 @@ class MainWindow(WindowChromeMixin, FolderControllerMixin, GridControllerMixin, 
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self._build_actions()
         self._build_central()
+        self._build_compare_actions()
         self._build_docks()
         self._build_menus()
         self._build_toolbar()
         self._build_status_bar()
+        self.tags = TagController(self)
         self._connect()
         self._restore_state()
         self._update_actions()
@@ -150,6 +154,7 @@ class MainWindow(WindowChromeMixin, FolderControllerMixin, GridControllerMixin, 
         self.export_action.setEnabled(has_library)
         self.find_action.setEnabled(has_library)
         self.affix_action.setEnabled(has_library)
+        self._update_compare_actions()
         batch = self._last_action == "batch"
         self.undo_action.setText("Undo Batch Edit" if batch and self.batches.undo_target() else "Undo")
         self.redo_action.setText("Redo Batch Edit" if batch and self.batches.redo_target() else "Redo")

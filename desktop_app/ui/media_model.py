@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from PySide6.QtCore import (
     QAbstractItemModel, QAbstractListModel, QModelIndex, QPersistentModelIndex,
@@ -16,6 +16,8 @@ from PySide6.QtCore import (
 )
 
 from desktop_app.library.scan import natural_key
+from desktop_app.library.tags import DEFAULT_SEPARATOR
+from desktop_app.ui.grid_query import grid_query_context
 
 if TYPE_CHECKING:
     from desktop_app.ui.thumbnails import ThumbnailLoader
@@ -56,6 +58,7 @@ class Roles(IntEnum):
     FailureRole = int(Qt.ItemDataRole.UserRole) + 6
     ItemRole = int(Qt.ItemDataRole.UserRole) + 7
     ReviewRole = int(Qt.ItemDataRole.UserRole) + 8
+    DurationRole = int(Qt.ItemDataRole.UserRole) + 20  # a video's seconds (None: unknown or not a video)
 
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
@@ -69,6 +72,7 @@ _LIVE = int(Roles.LiveTextRole)
 _TRUNCATED = int(Roles.TruncatedRole)
 _FAILURE = int(Roles.FailureRole)
 _REVIEW = int(Roles.ReviewRole)
+_DURATION = int(Roles.DurationRole)
 
 # Which roles change when a field changes (ItemRole is added to every change).
 _FIELD_ROLES: dict[str, tuple[int, ...]] = {
@@ -217,7 +221,9 @@ class MediaListModel(QAbstractListModel):
         if role == _REVIEW:
             return item.review
         if role == _TOOLTIP:
-            return _tooltip(item)
+            return _tooltip(item) + (self._loader.tooltip_note(item.path) if self._loader else "")
+        if role == _DURATION:
+            return self._loader.duration(item.path) if self._loader is not None else None
         return None
 
     def roleNames(self) -> dict[int, bytes]:  # noqa: N802
@@ -423,7 +429,9 @@ class MediaListModel(QAbstractListModel):
         row = self.row_of(key)
         if row is not None:
             index = self.index(row, 0)
-            self.dataChanged.emit(index, index, [_DECORATION])
+            loader = self._loader
+            extra = loader is not None and (loader.duration(key) is not None or loader.error(key))
+            self.dataChanged.emit(index, index, [_DECORATION, _DURATION, _TOOLTIP] if extra else [_DECORATION])
 
 
 def _tooltip(item: MediaItem) -> str:
@@ -448,6 +456,8 @@ class _FilterState:
     truncated: bool
     needle: str
     review: str = ""  # show only items with this mark ("" : any)
+    match: Callable[[MediaItem], bool] | None = None  # the compiled filter query of `needle`
+    tag_separator: ClassVar[str] = DEFAULT_SEPARATOR  # the tag panel's setting (tag: queries)
 
     def accepts(self, item: MediaItem) -> bool:
         if self.truncated and not item.truncated:
@@ -456,10 +466,7 @@ class _FilterState:
             return False
         if self.statuses is not None and item.status not in self.statuses:
             return False
-        needle = self.needle
-        if needle:
-            return needle in item.path.name.casefold() or needle in item.caption.casefold()
-        return True
+        return self.match is None or self.match(item)
 
 
 def _changed_runs(old: list[bool], new: list[bool]) -> int:
@@ -487,6 +494,7 @@ class MediaFilterProxy(QSortFilterProxyModel):
         self._source: MediaListModel | None = None
         self._state = _FilterState("all", None, False, "")
         self._mask: list[bool] | None = None  # acceptance at the last filter change (a hint)
+        self._queries = grid_query_context()
         self.setDynamicSortFilter(True)
 
     def setSourceModel(self, model: QAbstractItemModel) -> None:  # noqa: N802
@@ -523,17 +531,24 @@ class MediaFilterProxy(QSortFilterProxyModel):
         else:
             name, statuses, truncated = "custom", frozenset(status_text(s) for s in value), False
         review = name if name in REVIEW_FILTERS else ""
-        self._change_filter(_FilterState(name, statuses, truncated, self._state.needle, review))
+        self._change_filter(_FilterState(name, statuses, truncated, self._state.needle, review,
+                                         self._state.match))
 
     def text_filter(self) -> str:
-        """The current text filter (case-folded)."""
+        """The current filter query."""
         return self._state.needle
 
     def set_text_filter(self, text: str) -> None:
-        """Show only items whose file name or caption contains `text` (any case)."""
-        state = self._state
-        self._change_filter(_FilterState(state.name, state.statuses, state.truncated,
-                                         text.strip().casefold(), state.review))
+        """Show only items a filter query accepts (`desktop_app.library.query`; plain words
+        match the file name or the caption, in any case).
+
+        Raises:
+            QueryError: For a bad query; the filter stays as it was.
+        """
+        state, text = self._state, text.strip()
+        match = self._queries.compile(text) if text else None
+        self._change_filter(_FilterState(state.name, state.statuses, state.truncated, text,
+                                         state.review, match))
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:  # noqa: N802
         source = self._source

@@ -194,6 +194,8 @@ class RunControllerMixin:
 
     @Slot(object)
     def _on_service_tokens_streamed(self, batch: list[tuple[Path, int, str, bool]]) -> None:
+        if self._job is None:
+            return  # another job's text (a comparison: its dialog shows it)
         self.live_panel.append(batch)
         for path, variant, text, reasoning in batch:
             if variant or reasoning:
@@ -217,6 +219,8 @@ class RunControllerMixin:
 
     @Slot(object)
     def _on_service_image_captioned(self, result: ImageCaptioned) -> None:
+        if self._job is None:
+            return  # a comparison's answer: its dialog stores it
         library, settings = self._job_library, self._job_settings
         self.live_panel.image_finished(result.path)
         self._finished_in_run.add(result.path)
@@ -234,6 +238,8 @@ class RunControllerMixin:
 
     @Slot(object, str)
     def _on_service_image_failed(self, path: Path, reason: str) -> None:
+        if self._job is None:
+            return
         library = self._job_library
         self.live_panel.image_finished(path, reason)
         self._finished_in_run.add(path)

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from PySide6.QtCore import QObject, QRectF, QRunnable, QThreadPool, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRectF, QRunnable, QThreadPool, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPainterPath, QPen, QPixmap
 
 from desktop_app.engine.images import ALPHA_MODES, HIGH_DEPTH_MODES, ORIENTATION_TRANSPOSE
-from desktop_app.library.scan import VIDEO_EXTENSIONS
+from desktop_app.ui import video_thumbs
 
 log = logging.getLogger(__name__)
 
@@ -158,11 +158,8 @@ def make_thumbnail(path: str, thumb_size: int, cache_dir: Path | None) -> QImage
     Raises:
         Exception: Whatever decoding an unreadable file raises.
     """
-    st = os.stat(path)
-    cached = None
-    if cache_dir is not None:
-        cached = os.path.join(cache_dir, cache_file_name(path, st.st_size, st.st_mtime_ns,
-                                                         thumb_size))
+    cached = _cache_path(path, thumb_size, cache_dir)
+    if cached is not None:
         image = _read_cached(cached)
         if image is not None:
             return image
@@ -170,6 +167,23 @@ def make_thumbnail(path: str, thumb_size: int, cache_dir: Path | None) -> QImage
     if cached is not None:
         _write_cached(cached, im)
     return pil_to_qimage(im)
+
+
+def _cache_path(path: str, thumb_size: int, cache_dir: Path | None) -> str | None:
+    """The cache file of the current version of `path` (None without a cache; raises if gone)."""
+    st = os.stat(path)
+    if cache_dir is None:
+        return None
+    return os.path.join(cache_dir, cache_file_name(path, st.st_size, st.st_mtime_ns, thumb_size))
+
+
+def make_video_thumbnail(path: str, thumb_size: int, cache_dir: Path | None) -> video_thumbs.Poster:
+    """The poster frame and duration of a video, from the disk cache or decoded (worker thread).
+
+    Raises:
+        Exception: Whatever probing or decoding an unreadable video raises.
+    """
+    return video_thumbs.make_poster(path, thumb_size, _cache_path(path, thumb_size, cache_dir))
 
 
 def image_to_pixmap(image: QImage) -> QPixmap:
@@ -199,7 +213,7 @@ class _Queue:
 class _Relay(QObject):
     """Carries results from workers to the loader (it lives in the GUI thread)."""
 
-    finished = Signal(int, str, QImage, bool)
+    finished = Signal(int, str, QImage, str, float)  # generation, path, image, error, duration
 
 
 class _ThumbnailJob(QRunnable):
@@ -216,14 +230,18 @@ class _ThumbnailJob(QRunnable):
         key = self._queue.take(self._generation)
         if key is None:
             return
-        broken = False
+        error, duration = "", -1.0  # -1: not a video
         try:
-            image = make_thumbnail(key, self._thumb_size, self._cache_dir)
+            if video_thumbs.is_video(key):
+                poster = make_video_thumbnail(key, self._thumb_size, self._cache_dir)
+                image, duration = poster.image, poster.duration
+            else:
+                image = make_thumbnail(key, self._thumb_size, self._cache_dir)
         except Exception as exc:  # any unreadable file: a broken tile, never a crash
             log.info("No thumbnail for %s: %s", key, exc)
-            image, broken = QImage(), True
+            image, error = QImage(), getattr(exc, "reason", None) or str(exc) or type(exc).__name__
         try:
-            self._relay.finished.emit(self._generation, key, image, broken)
+            self._relay.finished.emit(self._generation, key, image, error, duration)
         except RuntimeError:  # the loader was deleted meanwhile
             pass
 
@@ -266,7 +284,9 @@ class ThumbnailLoader(QObject):
 
     `request()` is cheap and deduplicated; the most recent requests run first (the tiles
     just painted). Results become QPixmaps in the GUI thread and land in an LRU; a stale
-    generation (after `clear()`) is dropped. Video files get a film placeholder.
+    generation (after `clear()`) is dropped. A video's thumbnail is its poster frame (about
+    10% in), kept with the clip's duration (`duration()`); an unreadable file gets the broken
+    tile and keeps its reason (`error()`).
 
     Signals:
         thumbnail_ready(str): the thumbnail (or broken placeholder) of this path is cached.
@@ -299,6 +319,8 @@ class ThumbnailLoader(QObject):
         self._thumb_size = thumb_size
         self._max_items, self._max_bytes, self._max_pending = max_items, max_bytes, max_pending
         self._memory: OrderedDict[str, tuple[QPixmap, int]] = OrderedDict()  # pixmap, bytes
+        self._durations: dict[str, float] = {}  # videos in `_memory` whose length is known
+        self._errors: dict[str, str] = {}  # broken entries of `_memory`: why
         self._memory_bytes = 0
         self._queue = _Queue()
         self._relay = _Relay(self)
@@ -326,14 +348,31 @@ class ThumbnailLoader(QObject):
         if entry is not None:
             self._memory.move_to_end(key)
             return entry[0]
-        if os.path.splitext(key)[1].lower() in VIDEO_EXTENSIONS:
-            return self.video_pixmap()
         return None
+
+    def duration(self, path: str | os.PathLike[str]) -> float | None:
+        """The length in seconds of a video whose poster is cached (None: unknown). No disk access."""
+        return self._durations.get(os.fspath(path))
+
+    def error(self, path: str | os.PathLike[str]) -> str:
+        """Why the cached thumbnail of `path` is the broken tile ("" when it is not)."""
+        return self._errors.get(os.fspath(path), "")
+
+    def tooltip_note(self, path: str | os.PathLike[str]) -> str:
+        """Tooltip lines about the file itself: a video's length, why it cannot be shown."""
+        key = os.fspath(path)
+        lines = []
+        if video_thumbs.is_video(key):
+            lines.append(video_thumbs.video_tooltip(self._durations.get(key)))
+        if key in self._errors:
+            lines.append(QCoreApplication.translate("ThumbnailLoader", "Cannot show: {reason}").format(
+                reason=self._errors[key]))
+        return "".join("\n" + line for line in lines)
 
     def request(self, path: str | os.PathLike[str]) -> None:
         """Queue a thumbnail (deduplicated; never emits synchronously, never blocks)."""
         key = os.fspath(path)
-        if key in self._memory or os.path.splitext(key)[1].lower() in VIDEO_EXTENSIONS:
+        if key in self._memory:
             return
         queue = self._queue
         with queue.lock:
@@ -357,9 +396,12 @@ class ThumbnailLoader(QObject):
 
     def invalidate(self, path: str | os.PathLike[str]) -> None:
         """Forget the in-memory thumbnail of `path` (its file changed)."""
-        entry = self._memory.pop(os.fspath(path), None)
+        key = os.fspath(path)
+        entry = self._memory.pop(key, None)
         if entry is not None:
             self._memory_bytes -= entry[1]
+        self._durations.pop(key, None)
+        self._errors.pop(key, None)
 
     def clear(self) -> None:
         """Drop queued work and cached pixmaps (the folder changed); late results are ignored."""
@@ -370,6 +412,8 @@ class ThumbnailLoader(QObject):
             queue.running.clear()
         self._pool.clear()
         self._memory.clear()
+        self._durations.clear()
+        self._errors.clear()
         self._memory_bytes = 0
 
     def wait_for_done(self, msecs: int = -1) -> bool:
@@ -394,7 +438,7 @@ class ThumbnailLoader(QObject):
         return self._shared_placeholder("broken")
 
     def video_pixmap(self) -> QPixmap:
-        """The tile of a video file."""
+        """A neutral film tile (for views that show a video without decoding it)."""
         return self._shared_placeholder("video")
 
     # -- internals ------------------------------------------------------------------------
@@ -405,23 +449,29 @@ class ThumbnailLoader(QObject):
             pixmap = self._placeholders[kind] = _placeholder(kind)
         return pixmap
 
-    @Slot(int, str, QImage, bool)
-    def _on_job_finished(self, generation: int, key: str, image: QImage, broken: bool) -> None:
+    @Slot(int, str, QImage, str, float)
+    def _on_job_finished(self, generation: int, key: str, image: QImage, error: str,
+                         duration: float) -> None:
         queue = self._queue
         with queue.lock:
             if generation != queue.generation:
                 return
             queue.running.discard(key)
-        if broken or image.isNull():
+        self.invalidate(key)
+        if error or image.isNull():
             pixmap, size = self.broken_pixmap(), 0  # shared: costs nothing per entry
+            self._errors[key] = error or "cannot be decoded"
         else:
             pixmap = image_to_pixmap(image)
             size = image.sizeInBytes()
-        self.invalidate(key)
+            if duration >= 0:
+                self._durations[key] = duration
         self._memory[key] = (pixmap, size)
         self._memory_bytes += size
         while len(self._memory) > 1 and (len(self._memory) > self._max_items
                                          or self._memory_bytes > self._max_bytes):
-            _, (_, evicted) = self._memory.popitem(last=False)
+            old, (_, evicted) = self._memory.popitem(last=False)
             self._memory_bytes -= evicted
+            self._durations.pop(old, None)
+            self._errors.pop(old, None)
         self.thumbnail_ready.emit(key)

@@ -194,7 +194,7 @@ class WindowChromeMixin:
             edit.addSeparator() if action is None else edit.addAction(action)
         run = bar.addMenu("&Caption")
         for action in (self.caption_all_action, self.caption_selected_action, self.stop_action, None,
-                       self.models_action):
+                       self.compare_action, self.comparisons_action, None, self.models_action):
             run.addSeparator() if action is None else run.addAction(action)
         view = bar.addMenu("&View")
         for dock in (self.settings_dock, self.live_dock, self.log_dock):

@@ -283,10 +283,11 @@ def test_broken_missing_and_video_files_get_placeholders(qtbot, loader, tmp_path
     video = tmp_path / "clip.MP4"
     for path in (bad, empty, missing, video):
         loader.request(path)
-    wait_thumbnails(qtbot, loader, [bad, empty, missing])
+    wait_thumbnails(qtbot, loader, [bad, empty, missing, video])
     broken = loader.broken_pixmap().cacheKey()
-    assert all(loader.pixmap(p).cacheKey() == broken for p in (bad, empty, missing))
-    assert loader.pixmap(video).cacheKey() == loader.video_pixmap().cacheKey()
+    assert all(loader.pixmap(p).cacheKey() == broken for p in (bad, empty, missing, video))
+    assert all(loader.error(p) for p in (bad, empty, missing, video))  # each keeps its reason
+    assert loader.duration(video) is None
     assert not loader.is_pending(video)
 
 

@@ -1,0 +1,366 @@
+"""Compare 2-20 images: ask one question about all of them, watch the answer stream, keep it.
+
+`CompareDialog` runs one request on the window's `CaptionService` (the model stays loaded),
+streams the answer beside the thumbnails of the images it concerns, and stores it in the
+folder's library (`Library.record_comparison`). Its list shows past comparisons of the folder;
+picking one shows its question, images and answer again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any, Sequence
+
+from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtGui import QIcon, QImageReader, QPixmap
+from PySide6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QLabel, QListView, QListWidget,
+                               QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout,
+                               QWidget)
+
+from ..compare import QUESTIONS, comparison_request, per_image_pixels
+from ..library.comparisons import MAX_IMAGES, MIN_IMAGES, Comparison
+
+log = logging.getLogger(__name__)
+THUMB = 88
+
+
+def _thumbnail(path: Path) -> QPixmap:
+    """A small pixmap of `path` (decoded scaled: at most 20 of these, in the GUI thread)."""
+    reader = QImageReader(os.fspath(path))
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid():
+        reader.setScaledSize(size.scaled(THUMB * 2, THUMB * 2, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull():
+        blank = QPixmap(THUMB, THUMB)
+        blank.fill(Qt.GlobalColor.darkGray)
+        return blank
+    return QPixmap.fromImage(image)
+
+
+class CompareDialog(QDialog):
+    """Ask a question about several images; the answer streams in and is stored.
+
+    Signals:
+        comparison_saved(object): a `Comparison` was stored in the library.
+    """
+
+    comparison_saved = Signal(object)
+
+    def __init__(self, service: Any, library: Any, writer: Any, settings: Any,
+                 paths: Sequence[Path] = (), parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service, self.library, self.writer, self.settings = service, library, writer, settings
+        self.paths = [Path(p) for p in paths]
+        self._job_id: int | None = None
+        self._active = False
+        self._answer = ""
+        self._close_when_done = False
+        self._history: list[Comparison] = []
+        self._selection = list(self.paths)  # what the window asked about ("New question" returns to it)
+        self._asked: tuple[str, list[Path], float] = ("", [], 0.0)
+        self.setWindowTitle(self.tr("Compare Images"))
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.resize(900, 620)
+        self._build()
+        self._show_images(self.paths)
+        self._on_question_combo_changed(0)
+        self.reload_history()
+        self._update_buttons()
+        s = service
+        s.job_started.connect(self._on_service_job_started)
+        s.tokens_streamed.connect(self._on_service_tokens_streamed)
+        s.image_captioned.connect(self._on_service_image_captioned)
+        s.image_failed.connect(self._on_service_image_failed)
+        s.job_finished.connect(self._on_service_job_finished)
+        s.job_failed.connect(self._on_service_job_failed)
+
+    def _build(self) -> None:
+        self.images_view = QListWidget()
+        self.images_view.setViewMode(QListView.ViewMode.IconMode)
+        self.images_view.setFlow(QListView.Flow.LeftToRight)
+        self.images_view.setWrapping(False)
+        self.images_view.setIconSize(QSize(THUMB, THUMB))
+        self.images_view.setFixedHeight(THUMB + 34)
+        self.images_view.setMovement(QListView.Movement.Static)
+        self.question_combo = QComboBox()
+        labels = {"differences": self.tr("Differences"), "before_after": self.tr("Before / after"),
+                  "style": self.tr("Consistent style?"), "character": self.tr("Same character?")}
+        for key, label, _ in QUESTIONS:
+            self.question_combo.addItem(labels.get(key, label), key)
+        self.question_combo.addItem(self.tr("Your own question"), "")
+        self.question_combo.currentIndexChanged.connect(self._on_question_combo_changed)
+        self.question_edit = QPlainTextEdit()
+        self.question_edit.setPlaceholderText(self.tr("Ask anything about these images…"))
+        self.question_edit.setFixedHeight(72)
+        self.answer_view = QPlainTextEdit()
+        self.answer_view.setReadOnly(True)
+        self.answer_view.setStyleSheet("QPlainTextEdit { color: palette(text); }")  # not the dim read-only grey
+        self.answer_view.setPlaceholderText(self.tr("The answer appears here as it is written."))
+        self.status_label = QLabel()
+        self.status_label.setObjectName("muted")
+        self.status_label.setWordWrap(True)
+        self.ask_button = QPushButton(self.tr("Ask"))
+        self.ask_button.setDefault(True)
+        self.ask_button.clicked.connect(self.ask)
+        self.stop_button = QPushButton(self.tr("Stop"))
+        self.stop_button.clicked.connect(self.stop)
+        self.new_button = QPushButton(self.tr("New question"))
+        self.new_button.setToolTip(self.tr("Ask another question about the selected images"))
+        self.new_button.clicked.connect(self._on_new_button_clicked)
+        self.close_button = QPushButton(self.tr("Close"))
+        self.close_button.clicked.connect(self.reject)
+        self.history_view = QListWidget()
+        self.history_view.setMinimumWidth(220)
+        self.history_view.setWordWrap(True)
+        self.history_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.history_view.currentRowChanged.connect(self._on_history_row_changed)
+
+        main = QWidget()
+        column = QVBoxLayout(main)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.images_label = QLabel()
+        column.addWidget(self.images_label)
+        column.addWidget(self.images_view)
+        ask_row = QHBoxLayout()
+        ask_row.addWidget(QLabel(self.tr("Question")))
+        ask_row.addWidget(self.question_combo, 1)
+        column.addLayout(ask_row)
+        column.addWidget(self.question_edit)
+        column.addWidget(QLabel(self.tr("Answer")))
+        column.addWidget(self.answer_view, 1)
+        column.addWidget(self.status_label)
+        side = QWidget()
+        side_column = QVBoxLayout(side)
+        side_column.setContentsMargins(0, 0, 0, 0)
+        side_column.addWidget(QLabel(self.tr("Past comparisons")))
+        side_column.addWidget(self.history_view, 1)
+        splitter = QSplitter()
+        splitter.addWidget(main)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.new_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.ask_button)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(buttons)
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """Whether the comparison is queued or running."""
+        return self._job_id is not None
+
+    def answer(self) -> str:
+        """The answer shown."""
+        return self.answer_view.toPlainText()
+
+    def question(self) -> str:
+        """The question as it will be sent."""
+        return self.question_edit.toPlainText().strip()
+
+    def set_question(self, text: str) -> None:
+        """Ask your own question (the combo switches to "Your own question")."""
+        self.question_combo.setCurrentIndex(self.question_combo.count() - 1)
+        self.question_edit.setPlainText(text)
+
+    def _update_buttons(self) -> None:
+        count = len(self.paths)
+        can_ask = MIN_IMAGES <= count <= MAX_IMAGES and not self.running
+        self.ask_button.setEnabled(can_ask)
+        self.stop_button.setEnabled(self.running)
+        self.question_combo.setEnabled(not self.running)
+        self.question_edit.setReadOnly(self.running)
+        self.new_button.setVisible(bool(self._selection) and self.paths != self._selection and not self.running)
+
+    def _show_images(self, paths: Sequence[Path]) -> None:
+        self.images_view.clear()
+        for number, path in enumerate(paths, start=1):
+            item = QListWidgetItem(QIcon(_thumbnail(path)), f"{number}. {path.name}")
+            item.setToolTip(str(path))
+            self.images_view.addItem(item)
+        self.images_label.setText(self.tr("%n image(s), sent to the model in this order", "", len(paths)))
+
+    # -- asking ----------------------------------------------------------------------------------
+    @Slot(int)
+    def _on_question_combo_changed(self, index: int) -> None:
+        key = self.question_combo.itemData(index)
+        text = next((t for k, _, t in QUESTIONS if k == key), None)
+        if text is not None:
+            self.question_edit.setPlainText(text)
+        elif index >= 0:
+            self.question_edit.clear()
+            self.question_edit.setFocus()
+
+    @Slot()
+    def ask(self) -> int | None:
+        """Send the question about the images; returns the job id (None when refused)."""
+        if self.running:
+            return None
+        settings = self.settings
+        try:
+            request = comparison_request(self.paths, self.question(), settings.params(),
+                                         settings.system_prompt.strip() or None,
+                                         per_image_pixels(len(self.paths), settings.max_pixels))
+        except ValueError as exc:
+            self._say(self.tr("Cannot ask: %1").replace("%1", str(exc)), True)
+            return None
+        self._answer = ""
+        self.answer_view.clear()
+        self.history_view.blockSignals(True)
+        self.history_view.setCurrentRow(-1)
+        self.history_view.blockSignals(False)
+        job = self.service.new_job(request, self.library.root)
+        self._job_id = job.job_id
+        self._asked = (self.question(), list(self.paths), time.time())
+        self.service.load_model(settings.model, settings.engine_options())
+        self.service.start(job)
+        self._say(self.tr("Waiting for the model…"))
+        self._update_buttons()
+        return job.job_id
+
+    @Slot()
+    def stop(self) -> None:
+        """Stop the answer within one decoding step (what was written is kept on screen)."""
+        if self.running:
+            self.service.cancel()
+            self._say(self.tr("Stopping…"))
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.status_label.setText(text)
+        self.status_label.setStyleSheet("color: #ef5b5b;" if error else "")
+
+    # -- the service's signals (GUI thread) -------------------------------------------------------
+    @Slot(int)
+    def _on_service_job_started(self, job_id: int) -> None:
+        self._active = job_id == self._job_id
+        if self._active:
+            self._say(self.tr("Comparing %n image(s)…", "", len(self.paths)))
+
+    @Slot(object)
+    def _on_service_tokens_streamed(self, batch: list[tuple[Path, int, str, bool]]) -> None:
+        if not self._active or not self.paths:
+            return
+        for path, variant, text, reasoning in batch:
+            if path == self.paths[0] and variant == 0 and not reasoning:
+                cursor = self.answer_view.textCursor()
+                cursor.movePosition(cursor.MoveOperation.End)
+                cursor.insertText(text)
+                self.answer_view.ensureCursorVisible()
+
+    @Slot(object)
+    def _on_service_image_captioned(self, result: Any) -> None:
+        if not self._active or result.path != self.paths[0]:
+            return
+        question, paths, _ = self._asked
+        answer = result.caption.strip()
+        self.answer_view.setPlainText(answer)
+        model = str(result.metadata.get("model", "")) or getattr(self.settings, "model", "")
+        extra = {k: v for k, v in result.metadata.items() if k in ("params", "system_prompt", "prompt_tokens", "visual_tokens")}
+        if result.reasoning:
+            extra["reasoning"] = result.reasoning
+        store = partial(self.library.record_comparison, question, paths, answer, model,
+                        result.truncated, extra)
+        self.writer.submit(store, self._on_comparison_stored, self._on_store_failed)
+
+    @Slot(object, str)
+    def _on_service_image_failed(self, path: Path, reason: str) -> None:
+        if self._active and self.paths and path == self.paths[0]:
+            self._say(self.tr("The comparison failed: %1").replace("%1", reason), True)
+
+    @Slot(int, bool)
+    def _on_service_job_finished(self, job_id: int, cancelled: bool) -> None:
+        if job_id == self._job_id:
+            self._end(self.tr("Stopped: nothing was stored.") if cancelled else None)
+
+    @Slot(int, str)
+    def _on_service_job_failed(self, job_id: int, message: str) -> None:
+        if job_id == self._job_id:
+            self._end(self.tr("The comparison failed: %1").replace("%1", message), error=True)
+
+    def _end(self, message: str | None, error: bool = False) -> None:
+        self._job_id, self._active = None, False
+        if message:
+            self._say(message, error)
+        self._update_buttons()
+        if self._close_when_done:
+            super().reject()
+
+    def _on_comparison_stored(self, comparison: Comparison) -> None:
+        self._say(self.tr("Saved with its %n image(s).", "", len(comparison.paths)))
+        self.reload_history()
+        self.comparison_saved.emit(comparison)
+
+    def _on_store_failed(self, message: str) -> None:
+        self._say(self.tr("Could not save the comparison: %1").replace("%1", message), True)
+
+    # -- history ---------------------------------------------------------------------------------
+    def reload_history(self) -> None:
+        """Refill the list of past comparisons from the library (newest first)."""
+        try:
+            self._history = self.library.comparisons(limit=500)
+        except Exception as exc:  # noqa: BLE001 - the list is a convenience; say why it is empty
+            log.warning("cannot read past comparisons: %s", exc)
+            self._history = []
+        self.history_view.blockSignals(True)
+        self.history_view.clear()
+        for comparison in self._history:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(comparison.created_at))
+            first_line = comparison.question.splitlines()[0] if comparison.question else ""
+            item = QListWidgetItem(f"{when} · {len(comparison.paths)}\n{first_line[:60]}")
+            item.setToolTip(comparison.question)
+            self.history_view.addItem(item)
+        self.history_view.blockSignals(False)
+
+    @Slot(int)
+    def _on_history_row_changed(self, row: int) -> None:
+        if row < 0 or row >= len(self._history) or self.running:
+            return
+        self.show_comparison(self._history[row])
+
+    def show_comparison(self, comparison: Comparison) -> None:
+        """Show a stored comparison: its images, question and answer (ask again to rerun it)."""
+        if self.running:
+            return
+        self.paths = [self.library.absolute(rel) for rel in comparison.paths]
+        self._show_images(self.paths)
+        self.set_question(comparison.question)
+        self.answer_view.setPlainText(comparison.answer)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(comparison.created_at))
+        missing = sum(not p.exists() for p in self.paths)
+        note = self.tr(" · %n image(s) missing", "", missing) if missing else ""
+        self._say(self.tr("Asked %1 with %2").replace("%1", when).replace("%2", comparison.model or "?") + note)
+        self._update_buttons()
+
+    @Slot()
+    def _on_new_button_clicked(self) -> None:
+        self.paths = list(self._selection)
+        self._show_images(self.paths)
+        self.answer_view.clear()
+        self._say("")
+        self._on_question_combo_changed(self.question_combo.currentIndex())
+        self._update_buttons()
+
+    # -- closing ---------------------------------------------------------------------------------
+    def reject(self) -> None:
+        """Close; a running comparison is stopped first (the dialog closes once it has)."""
+        if self.running:
+            self._close_when_done = True
+            self.stop()
+            return
+        super().reject()
+
+    def shutdown(self) -> None:
+        """The window is closing: stop a running comparison."""
+        if self.running:
+            self.service.cancel()
