@@ -323,6 +323,7 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
                         yield chunk([{"index": variant, "delta": {key: text}, "finish_reason": None,
                                       "logprobs": None}])
                     elif item[0] == "done":
+                        release()  # before the last chunks: a client that saw [DONE] finds no file left
                         result = item[1]
                         reasons = _finish_reasons(result, parsed.params)
                         for i in range(n):
@@ -332,6 +333,7 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
                             yield chunk([], _usage(result))
                         break
                     else:
+                        release()
                         yield f"data: {json.dumps(error_body(str(item[1]), 'server_error'))}\n\n"
                         break
                     item = await events.get()
