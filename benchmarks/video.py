@@ -91,18 +91,22 @@ def main(argv: list[str] | None = None) -> int:
     size = tuple(map(int, args.size.split("x")))
     model = build_tiny_model(tmp / "tiny") if args.model == "tiny" else args.model
     loaded = load_model(resolve_model(str(model)), LoadOptions(device=args.device, dtype="fp32"))
-    print(f"generating {args.videos} clips of {args.seconds:g} s at {args.source_fps} fps, {args.size} ...", flush=True)
+    print(f"generating {args.videos} clips: {args.seconds:g} s, {args.source_fps} fps, {args.size}", flush=True)
     paths = make_videos(tmp / "clips", args.videos, args.seconds, args.source_fps, size)
     info = probe_video(paths[0])
     options = VideoOptions(fps=args.fps, max_frames=args.max_frames)
     sampled = len(sample_frames(paths[0], fps=args.fps, max_frames=args.max_frames).frames)
+
+    def each(read: Callable[[Path], Any]) -> Callable[[], None]:
+        return lambda: None if [read(p) for p in paths] else None
+
+    every = info.frame_count * len(paths)
     results = [
         timed("decode_sampled", sampled * len(paths), "frames",
-              lambda: [sample_frames(p, fps=args.fps, max_frames=args.max_frames) for p in paths] and None),
-        timed("decode_all", info.frame_count * len(paths), "frames",
-              lambda: [sample_frames(p, fps=info.fps, max_frames=10**6, min_frames=1) for p in paths] and None),
-        timed("poster", len(paths), "videos",
-              lambda: [read_frame_at(p, info.duration / 2, max_side=256) for p in paths] and None),
+              each(lambda p: sample_frames(p, fps=args.fps, max_frames=args.max_frames))),
+        timed("decode_all", every, "frames",
+              each(lambda p: sample_frames(p, fps=info.fps, max_frames=10**6, min_frames=1))),
+        timed("poster", len(paths), "videos", each(lambda p: read_frame_at(p, info.duration / 2, max_side=256))),
     ]
     builder = InputBuilder(loaded.processor, "Describe this video.", None, 1024 * 1024, video=options)
     tokens: list[int] = []

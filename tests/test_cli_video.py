@@ -38,7 +38,7 @@ def caption(folder: Path, model: Path, data_dir: Path, *extra: str) -> int:
                  "--data-dir", str(data_dir), "--quiet", "--video-max-frames", "4", *extra])
 
 
-def test_mixed_folder_captions_videos_and_images_and_broken_videos_fail_alone(tmp_path, tiny_model_dir, capsys):
+def test_mixed_folder_captions_videos_and_images_broken_videos_fail_alone(tmp_path, tiny_model_dir, capsys):
     folder, data = tmp_path / "clips", tmp_path / "data"
     good, broken = make_mixed_folder(folder)
     report = tmp_path / "report.json"

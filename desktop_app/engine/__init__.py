@@ -18,6 +18,7 @@ _EXPORTS = {
     "DEFAULT_MODEL": ".models", "KNOWN_MODELS": ".models", "ModelSpec": ".models",
     "resolve_model": ".models",
     "CaptionItem": ".types", "CaptionRequest": ".types", "GenerationParams": ".types",
+    "VideoOptions": ".types",
 }
 __all__ = sorted(_EXPORTS)
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
                          StageChanged, TokensStreamed)
     from .loading import LoadedModel, LoadOptions, ModelLoadError
     from .models import DEFAULT_MODEL, KNOWN_MODELS, ModelSpec, resolve_model
-    from .types import CaptionItem, CaptionRequest, GenerationParams
+    from .types import CaptionItem, CaptionRequest, GenerationParams, VideoOptions
 
 
 def __getattr__(name: str) -> Any:

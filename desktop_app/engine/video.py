@@ -216,12 +216,17 @@ def _decode_from(container: Any, stream: Any, seconds: float | None,
 
     start = stream.start_time or 0
     if seconds is not None and seconds > 0:
-        container.seek(start + int(seconds / stream.time_base), stream=stream, backward=True, any_frame=False)
+        try:
+            container.seek(start + int(seconds / stream.time_base), stream=stream, backward=True)
+        except av.error.FFmpegError:  # an unseekable file still decodes forward, only slower
+            log.debug("cannot seek in %s; decoding forward", container.name, exc_info=True)
+    index = -1
     try:
         for frame in container.decode(stream):
-            if frame.pts is None:
-                continue
-            yield frame, _index_of(float((frame.pts - start) * stream.time_base), info)
+            # A frame without a time (some AVIs) follows the one before it.
+            index = index + 1 if frame.pts is None else \
+                _index_of(float((frame.pts - start) * stream.time_base), info)
+            yield frame, index
     except av.error.FFmpegError as exc:
         path = Path(container.name)
         raise VideoLoadError(path, f"cannot decode video data: {_ffmpeg_message(exc)}") from exc
@@ -288,7 +293,8 @@ def _video_stream(path: Path, container: Any) -> Any:
     stream = container.streams.video[0]
     codec = stream.codec_context
     if codec is None or not getattr(codec, "name", None) or codec.name == "none":
-        raise VideoLoadError(path, "unknown video codec (no decoder in this FFmpeg build, or a damaged header)")
+        raise VideoLoadError(path, "unknown video codec (no decoder in this FFmpeg build, "
+                                   "or a damaged header)")
     stream.thread_type = "AUTO"  # frame + slice threads: 1.8x on 2 cores for 640x360 h264
     return stream
 

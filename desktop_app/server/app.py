@@ -4,9 +4,9 @@
         [--api-key KEY | env CAPTION_STUDIO_API_KEY] [--batch-size N] [--device ...]
 
 Endpoints: `GET /v1/models`, `POST /v1/chat/completions` (1 to 20 images per request as
-`data:` URLs, asked about together in order, or one video as a `video_url` `data:video/...` URL sampled with the default
-video options, plus optional text and system message; `stream`, `n`, `max_tokens`,
-`temperature`, `top_p`, `seed`). Remote image URLs are refused: the server never uses the
+`data:` URLs, asked about together in order, or one video as a `video_url` `data:video/...`
+URL sampled as the `--video-*` flags say, plus optional text and system message; `stream`,
+`n`, `max_tokens`, `temperature`, `top_p`, `seed`). Remote image URLs are refused: the server never uses the
 network. Concurrent requests are captioned together (see dispatcher.py).
 """
 
@@ -323,6 +323,7 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
                         yield chunk([{"index": variant, "delta": {key: text}, "finish_reason": None,
                                       "logprobs": None}])
                     elif item[0] == "done":
+                        release()  # before the last chunks: a client that saw [DONE] finds no file left
                         result = item[1]
                         reasons = _finish_reasons(result, parsed.params)
                         for i in range(n):
@@ -332,6 +333,7 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
                             yield chunk([], _usage(result))
                         break
                     else:
+                        release()
                         yield f"data: {json.dumps(error_body(str(item[1]), 'server_error'))}\n\n"
                         break
                     item = await events.get()
@@ -346,7 +348,7 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..cli import add_load_arguments
+    from ..cli import add_load_arguments, add_video_arguments
     from ..engine.models import DEFAULT_MODEL
 
     parser = argparse.ArgumentParser(prog="caption-studio serve",
@@ -362,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="how long to wait for more requests to batch together (default 10)")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="default max_tokens")
     parser.add_argument("--max-pixels", type=int, default=1024 * 1024)
+    add_video_arguments(parser)
     add_load_arguments(parser)
     parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up caption")
     parser.add_argument("--log-level", default="info")
@@ -383,12 +386,13 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
     except ImportError as exc:
         sys.stderr.write(f"error: serving needs fastapi and uvicorn ({exc}): pip install fastapi uvicorn\n")
         return EXIT_USAGE
-    from ..cli import load_options
+    from ..cli import load_options, video_options
     from ..engine import ModelLoadError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     api_key = args.api_key or os.environ.get("CAPTION_STUDIO_API_KEY") or None
     try:
+        video = video_options(args)
         engine = CaptionEngine(args.model, options=load_options(args), runner=args.runner)
         if args.no_warmup:
             engine.load()
@@ -397,7 +401,8 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
     except (ModelLoadError, ValueError, OSError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_USAGE
-    dispatcher = Dispatcher(engine, batch_size=args.batch_size, window_s=args.batch_window_ms / 1000)
+    dispatcher = Dispatcher(engine, batch_size=args.batch_size, window_s=args.batch_window_ms / 1000,
+                            video=video)
     store = ImageStore()
     app = create_app(engine, dispatcher, store, api_key=api_key, model_name=args.served_model_name,
                      default_max_tokens=args.max_new_tokens, max_pixels=args.max_pixels)

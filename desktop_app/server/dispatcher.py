@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from ..engine import (CaptionEngine, CaptionItem, CaptionRequest, GenerationParams, ImageCaptioned,
                       ImageFailed, TokensStreamed)
+from ..engine.types import VideoOptions
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,10 @@ class ImageStore:
 class Dispatcher:
     """Owns the engine on one thread; `submit()` is safe from any thread."""
 
-    def __init__(self, engine: CaptionEngine, batch_size: int | None = None, window_s: float = 0.01):
+    def __init__(self, engine: CaptionEngine, batch_size: int | None = None, window_s: float = 0.01,
+                 video: VideoOptions | None = None):
         self.engine = engine
+        self.video = video or VideoOptions()  # how video requests are sampled
         self.batch_size = batch_size
         self.limit = batch_size or 8  # how many images one round collects
         self.window_s = window_s
@@ -180,7 +183,7 @@ class Dispatcher:
                         for job in batch),
             prompt=first.prompt, system_prompt=first.system_prompt,
             params=replace(first.params, max_new_tokens=limit), max_pixels=first.max_pixels,
-            batch_size=self.batch_size)
+            batch_size=self.batch_size, video=self.video)
         self.stats.engine_jobs += 1
         self.stats.batch_sizes.append(len(batch))
         self.stats.images += len(batch)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,38 +72,30 @@ def write_audio_only(path: str | Path, seconds: float = 1.0) -> Path:
     return path
 
 
+_FORMATS = {".mp4": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm", ".avi": "avi"}
+_AUDIO_CODECS = {"webm": "libopus", "avi": "mp2"}  # else aac
+_RATE, _CHUNK = 48000, 960
+
+
 def _format_for(path: Path) -> str | None:
-    return {".mp4": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm", ".avi": "avi"}.get(path.suffix.lower())
+    return _FORMATS.get(path.suffix.lower())
 
 
-def _add_audio(container):  # noqa: ANN001, ANN202 - PyAV types
-    codec = "libopus" if container.format.name == "webm" else ("mp2" if container.format.name == "avi" else "aac")
-    stream = container.add_stream(codec, rate=48000)
+def _add_audio(container: Any) -> Any:
+    stream = container.add_stream(_AUDIO_CODECS.get(container.format.name, "aac"), rate=_RATE)
     stream.layout = "mono"
     return stream
 
 
-def _write_audio(container, stream, seconds: float) -> None:  # noqa: ANN001
+def _write_audio(container: Any, stream: Any, seconds: float) -> None:
+    """A 440 Hz tone, converted to whatever sample format the encoder takes."""
     import av
 
-    rate, chunk = 48000, 960
-    t = 0
-    total = int(seconds * rate)
-    while t < total:
-        samples = np.sin(2 * np.pi * 440 * (np.arange(t, t + chunk) / rate)).astype(np.float32)
+    resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=_RATE)
+    for t in range(0, int(seconds * _RATE), _CHUNK):
+        samples = np.sin(2 * np.pi * 440 * (np.arange(t, t + _CHUNK) / _RATE)).astype(np.float32)
         frame = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
-        frame.sample_rate, frame.pts = rate, t
-        fmt = stream.codec_context.format.name if stream.codec_context.format else "flt"
-        if fmt != "flt":
-            frame = _resample(frame, stream)
-        for f in frame if isinstance(frame, list) else [frame]:
-            container.mux(stream.encode(f))
-        t += chunk
+        frame.sample_rate, frame.pts = _RATE, t
+        for converted in resampler.resample(frame):
+            container.mux(stream.encode(converted))
     container.mux(stream.encode(None))
-
-
-def _resample(frame, stream):  # noqa: ANN001, ANN202
-    import av
-
-    resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=48000)
-    return resampler.resample(frame)

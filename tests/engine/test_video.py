@@ -43,7 +43,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "mp4": write_video(folder / "three.mp4", seconds=3, fps=10, size=(96, 64)),
         "mkv": write_video(folder / "two.mkv", seconds=2, fps=25, size=(128, 96)),
-        "webm": write_video(folder / "four.webm", seconds=4, fps=8, size=(64, 64)),
+        "webm": write_video(folder / "four.webm", seconds=4, fps=8, size=(64, 64), audio=True),
         "avi": write_video(folder / "three.avi", seconds=3, fps=10, size=(50, 70)),
         "mov": write_video(folder / "odd.mov", seconds=2.5, fps=12, size=(32, 32)),
     }
@@ -177,10 +177,13 @@ def broken_videos(folder: Path) -> dict[Path, str]:
     garbage.write_bytes(random.Random(1).randbytes(4000))
     text = folder / "notes.webm"
     text.write_text("not a video\n" * 50)
+    alien = folder / "alien.mkv"  # a codec id no FFmpeg knows
+    alien.write_bytes(mkv.read_bytes().replace(b"V_MPEG4/ISO/AVC", b"V_QQQQQ/ISO/QQQ"))
     good.unlink()
     mkv.unlink()
     return {cut: "truncated", short: "truncated", empty: "empty", audio: "no video stream",
-            garbage: "not a video", text: "not a video", folder / "missing.avi": "not found"}
+            garbage: "not a video", text: "not a video", alien: "unknown video codec",
+            folder / "missing.avi": "not found"}
 
 
 def test_broken_videos_raise_with_a_reason_naming_the_file(tmp_path):

@@ -61,3 +61,34 @@ def test_remote_engine_sends_videos_and_checks_them_first(server, tmp_path):  # 
         [clip, song, image], params=GenerationParams(max_new_tokens=4)))}
     assert isinstance(results[clip], ImageCaptioned) and isinstance(results[image], ImageCaptioned)
     assert isinstance(results[song], ImageFailed) and "no video stream" in results[song].reason
+
+
+def test_the_dispatcher_samples_videos_with_its_options(tiny_model_dir, tmp_path):
+    import queue
+
+    from desktop_app.engine.types import VideoOptions
+    from desktop_app.server.dispatcher import Dispatcher, Job
+
+    clip = write_video(tmp_path / "clip.mkv", seconds=3, fps=10, size=(48, 32))
+    engine = CaptionEngine(str(tiny_model_dir), options=CPU, runner=RUNNER, workers=1)
+    dispatcher = Dispatcher(engine, video=VideoOptions(fps=1, max_frames=2, start=1.0))
+    got: queue.Queue = queue.Queue()
+    dispatcher.start()
+    try:
+        dispatcher.submit(Job(path=clip, prompt="Go.", system_prompt=None,
+                              params=GenerationParams(max_new_tokens=2), sink=got.put))
+        event = got.get(timeout=60)
+        while event[0] == "delta":
+            event = got.get(timeout=60)
+        kind, result = event
+    finally:
+        dispatcher.stop()
+        engine.unload()
+    assert kind == "done"
+    assert result.metadata["video"] == VideoOptions(fps=1, max_frames=2, start=1.0).as_dict()
+
+
+def test_serve_refuses_bad_video_flags():
+    from desktop_app.server.app import serve_main
+
+    assert serve_main(["--model", "nowhere", "--video-max-frames", "0", "--no-warmup"]) == 2
