@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QLabel, QListVie
 
 from ..compare import QUESTIONS, comparison_request, per_image_pixels
 from ..library.comparisons import MAX_IMAGES, MIN_IMAGES, Comparison
+from .i18n import plural
 
 log = logging.getLogger(__name__)
 THUMB = 88
@@ -189,7 +190,7 @@ class CompareDialog(QDialog):
             item = QListWidgetItem(QIcon(_thumbnail(path)), f"{number}. {path.name}")
             item.setToolTip(str(path))
             self.images_view.addItem(item)
-        self.images_label.setText(self.tr("%n image(s), sent to the model in this order", "", len(paths)))
+        self.images_label.setText(plural(self.tr("%n image(s), sent to the model in this order", "", len(paths)), len(paths)))
 
     # -- asking ----------------------------------------------------------------------------------
     @Slot(int)
@@ -245,7 +246,7 @@ class CompareDialog(QDialog):
     def _on_service_job_started(self, job_id: int) -> None:
         self._active = job_id == self._job_id
         if self._active:
-            self._say(self.tr("Comparing %n image(s)…", "", len(self.paths)))
+            self._say(plural(self.tr("Comparing %n image(s)…", "", len(self.paths)), len(self.paths)))
 
     @Slot(object)
     def _on_service_tokens_streamed(self, batch: list[tuple[Path, int, str, bool]]) -> None:
@@ -297,7 +298,7 @@ class CompareDialog(QDialog):
             super().reject()
 
     def _on_comparison_stored(self, comparison: Comparison) -> None:
-        self._say(self.tr("Saved with its %n image(s).", "", len(comparison.paths)))
+        self._say(plural(self.tr("Saved with its %n image(s).", "", len(comparison.paths)), len(comparison.paths)))
         self.reload_history()
         self.comparison_saved.emit(comparison)
 
@@ -338,7 +339,7 @@ class CompareDialog(QDialog):
         self.answer_view.setPlainText(comparison.answer)
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(comparison.created_at))
         missing = sum(not p.exists() for p in self.paths)
-        note = self.tr(" · %n image(s) missing", "", missing) if missing else ""
+        note = plural(self.tr(" · %n image(s) missing", "", missing), missing) if missing else ""
         self._say(self.tr("Asked %1 with %2").replace("%1", when).replace("%2", comparison.model or "?") + note)
         self._update_buttons()
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QHBox
 
 from ..library.tags import TagOp
 from . import style
+from .i18n import plural
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 SORT_ROLE = int(Qt.ItemDataRole.UserRole) + 1
@@ -50,7 +51,7 @@ class TagCountModel(QAbstractTableModel):
         if role == int(Qt.ItemDataRole.TextAlignmentRole) and index.column() == 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == int(Qt.ItemDataRole.ToolTipRole):
-            return self.tr("%n caption(s) have “%1”", "", count).replace("%1", tag)
+            return plural(self.tr("%n caption(s) have “%1”", "", count), count).replace("%1", tag)
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:  # noqa: N802
