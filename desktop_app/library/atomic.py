@@ -74,7 +74,7 @@ def _keep_mode(target: Path, fd: int) -> None:
         os.fchmod(fd, mode)
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, durable: bool = True) -> None:
     """Replace `path` with `data` atomically.
 
     Writes a temporary file in the same folder, flushes and fsyncs it, renames it over the
@@ -84,6 +84,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     Args:
         path: The file to write; its folder must exist.
         data: The new content.
+        durable: False skips both fsyncs (caches: a crash may lose the new file, never
+            leave a torn one).
 
     Raises:
         PermissionError: If the folder (or the file) is not writable; names the file.
@@ -97,7 +99,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(temp, target)
@@ -107,7 +110,20 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             kind = PermissionError if isinstance(exc, PermissionError) else AtomicWriteError
             raise kind(exc.errno, exc.strerror or str(exc), str(target)) from exc
         raise
-    _fsync_directory(target.parent)
+    if durable:
+        _fsync_directory(target.parent)
+
+
+def write_cache_file(path: str | os.PathLike[str], data: bytes) -> bool:
+    """Write a cache file atomically but not durably, creating its folder; False (logged) on
+    failure, which only costs the cache entry."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data, durable=False)
+        return True
+    except OSError as exc:
+        log.debug("Cannot write cache file %s: %s", path, exc)
+        return False
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:

@@ -20,6 +20,7 @@ from ..library.scan import VIDEO_EXTENSIONS
 from . import style
 from .box_overlay import BoxOverlay
 from .media_model import MediaItem
+from .widgets import ElidedLabel
 from .token_counter import TokenCounter
 from .video_preview import VideoPlayer, video_meta
 
@@ -182,7 +183,7 @@ class CaptionPanel(QWidget):
         self.preview = PreviewView(self)
         self.video_player = VideoPlayer(self.preview, self)  # shown for videos only
         self.video_player.info_changed.connect(self._on_video_player_info_changed)
-        self.name_label = QLabel()
+        self.name_label = ElidedLabel()
         self.name_label.setObjectName("heading")
         self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.name_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
-import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -15,6 +15,7 @@ from PIL import Image
 from PySide6.QtCore import QCoreApplication, QObject, QRectF, QRunnable, QThreadPool, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPainterPath, QPen, QPixmap
 
+from desktop_app.library.atomic import write_cache_file
 from desktop_app.engine.images import ALPHA_MODES, HIGH_DEPTH_MODES, ORIENTATION_TRANSPOSE
 from desktop_app.ui import video_thumbs
 
@@ -130,26 +131,12 @@ def _read_cached(file: str) -> QImage | None:
 
 def _write_cached(file: str, im: Image.Image) -> None:
     """Write a thumbnail atomically (temp file + os.replace); failures only cost a re-decode."""
-    folder = os.path.dirname(file)
-    tmp = None
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as out:
-            if im.mode == "RGBA":
-                im.save(out, format="PNG", compress_level=1)
-            else:
-                im.save(out, format="JPEG", quality=85)
-        os.replace(tmp, file)
-        tmp = None
-    except OSError as exc:
-        log.debug("Cannot write thumbnail cache %s: %s", file, exc)
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    buf = io.BytesIO()
+    if im.mode == "RGBA":
+        im.save(buf, format="PNG", compress_level=1)
+    else:
+        im.save(buf, format="JPEG", quality=85)
+    write_cache_file(file, buf.getvalue())
 
 
 def make_thumbnail(path: str, thumb_size: int, cache_dir: Path | None) -> QImage:

@@ -41,8 +41,14 @@ class TokenCounter(QLabel):
         self._timer.setSingleShot(True)
         self._timer.setInterval(UPDATE_MS)
         self._timer.timeout.connect(self.update_count)
-        editor.textChanged.connect(self._timer.start)
+        editor.textChanged.connect(self._schedule)
         self.update_count()
+
+    @Slot()
+    def _schedule(self) -> None:
+        # A throttle, not a debounce: text streaming in faster than UPDATE_MS still gets counted.
+        if not self._timer.isActive():
+            self._timer.start()
 
     def report(self) -> TokenReport | None:
         """The last count (None while the editor is empty or the vocabulary is missing)."""

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 
 from PIL import Image
 from PySide6.QtCore import QCoreApplication, QRect, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QImage, QImageReader, QPainter, QPainterPath
 
+from desktop_app.library.atomic import write_cache_file
 from desktop_app.library.scan import VIDEO_EXTENSIONS
 
 log = logging.getLogger(__name__)
@@ -109,24 +110,10 @@ def read_cached_poster(file: str) -> Poster | None:
 
 def write_cached_poster(file: str, im: Image.Image, duration: float) -> None:
     """Write a poster JPEG with its duration in a comment, atomically; failures only cost a re-decode."""
-    folder = os.path.dirname(file)
-    tmp = None
     comment = f"{_COMMENT_KEY}: {json.dumps({'duration': duration})}".encode()
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as out:
-            im.save(out, format="JPEG", quality=85, comment=comment)
-        os.replace(tmp, file)
-        tmp = None
-    except OSError as exc:
-        log.debug("Cannot write poster cache %s: %s", file, exc)
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=85, comment=comment)
+    write_cache_file(file, buf.getvalue())
 
 
 class VideoBadge:

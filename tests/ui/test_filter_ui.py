@@ -199,3 +199,18 @@ def test_token_counter_follows_typing_and_counts_utf16_right(qtbot: Any) -> None
     editor.setPlainText("short")
     qtbot.waitUntil(lambda: counter.text() == "3 / 77 tokens", timeout=2000)
     assert not editor.extraSelections()
+
+
+def test_token_counter_keeps_counting_while_text_streams_in(qtbot: Any) -> None:
+    """Tokens arriving faster than the counter's interval must not starve it (a throttle)."""
+    editor = QPlainTextEdit()
+    qtbot.addWidget(editor)
+    counter = TokenCounter(editor)
+    seen: set[str] = set()
+    for i in range(40):  # 40 appends 20 ms apart: 800 ms of streaming with no pause
+        editor.moveCursor(editor.textCursor().MoveOperation.End)
+        editor.insertPlainText(f"word{i} ")
+        qtbot.wait(20)
+        seen.add(counter.text())
+    seen.discard("")
+    assert len(seen) >= 3, seen  # the count moved during the stream, not only after it
