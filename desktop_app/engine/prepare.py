@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 
 from .images import ImageLoadError, is_video_path, load_image
-from .prompts import build_messages, render_prompt
+from .prompts import render_prompt
 from .runner import PreparedInput
+from .template_ids import PromptPieces
 from .types import VideoOptions
 from .video_input import VideoInputs, VideoPixels
 
@@ -27,16 +27,13 @@ class InputBuilder:
     def __init__(self, processor: Any, prompt: str, system_prompt: str | None,
                  max_pixels: int | None, root: Path | None = None, video: VideoOptions | None = None):
         self.processor = processor
-        self.tokenizer = processor.tokenizer
         self.prompt, self.system_prompt = prompt, system_prompt
         self.max_pixels, self.root = max_pixels, root
-        self.image_token = processor.image_token
         self.image_token_id = int(processor.image_token_id)
         self.merge = int(processor.image_processor.merge_size) ** 2
-        self._halves: dict[str, tuple[list[int], list[int]]] = {}
-        self._multi: dict[str, list[list[int]]] = {}
-        self._lock = threading.Lock()
-        self.video = VideoInputs(processor, system_prompt, video or VideoOptions(), max_pixels, root)
+        self.pieces = PromptPieces(processor, system_prompt)
+        self.video = VideoInputs(processor, system_prompt, video or VideoOptions(), max_pixels, root,
+                                 pieces=self.pieces)
 
     def pixels(self, path: Path) -> tuple[torch.Tensor, torch.Tensor] | VideoPixels:
         """Decode `path` and preprocess it: (pixel_values, image_grid_thw), or a video's pixels."""
@@ -55,7 +52,7 @@ class InputBuilder:
         if isinstance(pixels, VideoPixels):
             return self.video.build(key, path, pixels, prompt or self.prompt, max_new_tokens, seeds)
         pixel_values, grid = pixels
-        before, after = self._prompt_ids(render_prompt(prompt or self.prompt, path, self.root))
+        before, after = self.pieces.ids(render_prompt(prompt or self.prompt, path, self.root))
         n_visual = int(grid.prod()) // self.merge
         ids = torch.tensor(before + [self.image_token_id] * n_visual + after, dtype=torch.long)
         types = (ids == self.image_token_id).to(torch.int)
@@ -65,25 +62,7 @@ class InputBuilder:
 
     def prompt_text(self, prompt: str) -> str:
         """The chat-template text for one prompt, with a single image placeholder."""
-        messages = build_messages(prompt, self.system_prompt)
-        return self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-
-    def _prompt_ids(self, prompt: str) -> tuple[list[int], list[int]]:
-        with self._lock:
-            cached = self._halves.get(prompt)
-        if cached is not None:
-            return cached
-        text = self.prompt_text(prompt)
-        before, image, after = text.partition(self.image_token)
-        if not image:
-            raise ValueError("the chat template put no image placeholder in the prompt")
-        # The placeholder sits between special tokens, so tokenising the halves apart gives
-        # exactly the ids the processor would give for the whole text.
-        encode = lambda s: self.tokenizer(s, add_special_tokens=False)["input_ids"]  # noqa: E731
-        halves = (encode(before), encode(after))
-        with self._lock:
-            self._halves[prompt] = halves
-        return halves
+        return self.pieces.text(prompt)
 
     # -- several images in one turn (multi-image comparison) ----------------------------------
     def with_extra_images(self, path: Path, first: Any, extra_paths: Sequence[Path]) -> Any:
@@ -123,7 +102,7 @@ class InputBuilder:
         pixel_values, grid = pixels
         if grid.shape[0] != len(paths):
             raise ValueError(f"{len(paths)} images but {grid.shape[0]} image grids")
-        pieces = self._multi_ids(render_prompt(prompt or self.prompt, Path(paths[0]), self.root), len(paths))
+        pieces = self.pieces.ids(render_prompt(prompt or self.prompt, Path(paths[0]), self.root), count=len(paths))
         ids: list[int] = list(pieces[0])
         for row, piece in zip(grid, pieces[1:]):
             ids += [self.image_token_id] * (int(row.prod()) // self.merge) + piece
@@ -135,32 +114,5 @@ class InputBuilder:
 
     def multi_prompt_text(self, prompt: str, count: int) -> str:
         """The chat-template text for `count` images then `prompt`, one placeholder per image."""
-        messages = multi_image_messages(prompt, self.system_prompt, count)
-        return self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return self.pieces.text(prompt, count=count)
 
-    def _multi_ids(self, prompt: str, count: int) -> list[list[int]]:
-        """The ids around the `count` placeholders (count + 1 pieces), cached per prompt."""
-        key = f"{count}\0{prompt}"
-        with self._lock:
-            cached = self._multi.get(key)
-        if cached is not None:
-            return cached
-        pieces = self.multi_prompt_text(prompt, count).split(self.image_token)
-        if len(pieces) != count + 1:
-            raise ValueError(f"the chat template put {len(pieces) - 1} image placeholders "
-                             f"in the prompt for {count} images")
-        encode = lambda s: self.tokenizer(s, add_special_tokens=False)["input_ids"]  # noqa: E731
-        out = [encode(piece) for piece in pieces]
-        with self._lock:
-            self._multi[key] = out
-        return out
-
-
-def multi_image_messages(prompt: str, system_prompt: str | None, count: int) -> list[dict[str, Any]]:
-    """Chat messages for `count` images in one user turn followed by the prompt."""
-    messages: list[dict[str, Any]] = []
-    if system_prompt:
-        messages.append({"role": "system", "content": [{"type": "text", "text": system_prompt}]})
-    content: list[dict[str, Any]] = [{"type": "image"} for _ in range(count)]
-    messages.append({"role": "user", "content": [*content, {"type": "text", "text": prompt}]})
-    return messages

@@ -70,12 +70,14 @@ def _parse(template: str) -> list[tuple[str, str | None, str, str | None]]:
 
 
 def build_messages(prompt: str, system_prompt: str | None = None,
-                   media: str = "image") -> list[dict[str, Any]]:
-    """Chat messages for one image (or video): optional system turn, then media and prompt."""
+                   media: str = "image", count: int = 1) -> list[dict[str, Any]]:
+    """Chat messages: optional system turn, then one user turn with `count` media items (images
+    of a comparison, or one video) followed by the prompt."""
     messages: list[dict[str, Any]] = []
     if system_prompt:
         messages.append({"role": "system", "content": [{"type": "text", "text": system_prompt}]})
-    messages.append({"role": "user", "content": [{"type": media}, {"type": "text", "text": prompt}]})
+    content: list[dict[str, Any]] = [{"type": media} for _ in range(count)]
+    messages.append({"role": "user", "content": [*content, {"type": "text", "text": prompt}]})
     return messages
 
 

@@ -10,7 +10,6 @@ processor made on the prefetch pool. Tests compare both against the processor's 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .prompts import build_messages, render_prompt, video_wording
+from .prompts import render_prompt, video_wording
 from .runner import PreparedInput
+from .template_ids import PromptPieces
 from .types import VideoOptions
 from .video import SampledVideo, VideoLoadError, sample_frames
 
@@ -60,22 +60,20 @@ class VideoInputs:
     """Video pixels (thread-safe, on the prefetch pool) and prompt ids (on the engine thread)."""
 
     def __init__(self, processor: Any, system_prompt: str | None, options: VideoOptions,
-                 image_max_pixels: int | None, root: Path | None = None):
+                 image_max_pixels: int | None, root: Path | None = None,
+                 pieces: PromptPieces | None = None):
         self.processor = processor
-        self.tokenizer = processor.tokenizer
         self.system_prompt, self.root = system_prompt, root
         self.options = options
         self.max_pixels = options.max_pixels or image_max_pixels
         video = processor.video_processor
         self.temporal = int(video.temporal_patch_size)
         self.merge = int(video.merge_size) ** 2
-        self.video_token = processor.video_token
         self.video_token_id = int(processor.video_token_id)
         self.start_id = int(processor.vision_start_token_id)
         self.end_id = int(processor.vision_end_token_id)
-        self._halves: dict[str, tuple[list[int], list[int]]] = {}
+        self.pieces = pieces or PromptPieces(processor, system_prompt)
         self._stamps: dict[str, list[int]] = {}
-        self._lock = threading.Lock()
 
     def sample(self, path: Path) -> SampledVideo:
         """Decode the request's frames of `path` (VideoLoadError if it cannot be read)."""
@@ -104,7 +102,7 @@ class VideoInputs:
               max_new_tokens: int, seeds: tuple[int, ...]) -> PreparedInput:
         """Model inputs for one video whose pixels are ready; `prompt` as the request gave it."""
         text = render_prompt(video_wording(prompt), path, self.root)
-        before, after = self._prompt_ids(text)
+        before, after = self.pieces.ids(text, media="video")
         per_patch = int(pixels.grid[0, 1:].prod()) // self.merge
         ids = list(before)
         for seconds in pixels.timestamps:
@@ -120,28 +118,11 @@ class VideoInputs:
 
     def prompt_text(self, prompt: str) -> str:
         """The chat-template text for one prompt with a single video placeholder."""
-        messages = build_messages(prompt, self.system_prompt, media="video")
-        return self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-
-    def _encode(self, text: str) -> list[int]:
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
-
-    def _prompt_ids(self, prompt: str) -> tuple[list[int], list[int]]:
-        with self._lock:
-            cached = self._halves.get(prompt)
-        if cached is None:
-            before, token, after = self.prompt_text(prompt).partition(self.video_token)
-            if not token:
-                raise ValueError("the chat template put no video placeholder in the prompt")
-            # Special tokens split the text, so the halves tokenise as they do in the whole.
-            cached = (self._encode(before), self._encode(after))
-            with self._lock:
-                self._halves[prompt] = cached
-        return cached
+        return self.pieces.text(prompt, media="video")
 
     def _stamp_ids(self, seconds: float) -> list[int]:
         text = f"<{seconds:.1f} seconds>"
         ids = self._stamps.get(text)
         if ids is None:
-            ids = self._stamps[text] = self._encode(text)
+            ids = self._stamps[text] = self.pieces.encode(text)
         return ids

@@ -17,7 +17,8 @@ from desktop_app.engine.events import ImageCaptioned, ImageFailed
 from desktop_app.engine.hf_runner import GenerateRunner
 from desktop_app.engine.images import ImageLoadError, load_image
 from desktop_app.engine.loading import LoadOptions
-from desktop_app.engine.prepare import InputBuilder, multi_image_messages
+from desktop_app.engine.prepare import InputBuilder
+from desktop_app.engine.prompts import build_messages
 from desktop_app.engine.runner import DecodeSettings, RowDone
 from desktop_app.engine.types import CaptionItem
 
@@ -43,7 +44,7 @@ def test_multi_image_ids_equal_the_processor(processor, tmp_path, sizes, system)
     builder = InputBuilder(processor, prompt, system, MAX_PIXELS)
     inp = builder.build_many(5, paths, builder.pixels_many(paths), max_new_tokens=9, seeds=(3,))
 
-    messages = multi_image_messages(prompt, system, len(paths))
+    messages = build_messages(prompt, system, count=len(paths))
     images = [load_image(p, MAX_PIXELS) for p in paths]
     for part, image in zip(messages[-1]["content"], images):
         part["image"] = image
