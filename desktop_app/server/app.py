@@ -231,7 +231,13 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
     @app.get("/v1/stats")
     async def stats() -> dict[str, Any]:
         s = dispatcher.stats
-        return {"engine_jobs": s.engine_jobs, "batch_sizes": list(s.batch_sizes), "images": s.images}
+        out: dict[str, Any] = {"engine_jobs": s.engine_jobs, "batch_sizes": list(s.batch_sizes),
+                               "images": s.images}
+        runner_stats = getattr(getattr(engine, "runner", None), "stats", None)
+        if runner_stats is not None:  # the engine's own counters (decode steps, seconds)
+            out["runner"] = {k: getattr(runner_stats, k) for k in
+                             ("prefill_s", "decode_s", "decode_steps", "tokens", "batches")}
+        return out
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Any:
@@ -246,7 +252,10 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
 
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
-        path = store.add(parsed.image, parsed.suffix)
+        # A sampled request's seed goes into its image's name (the engine seeds each row from
+        # the path), so requests with different seeds still share one engine job.
+        tag = f"s{parsed.params.seed}" if parsed.params.temperature > 0 else ""
+        path = store.add(parsed.image, parsed.suffix, tag)
         extra = tuple(store.add(data, suffix) for data, suffix in parsed.extra_images)
         job = Job(path=path, prompt=parsed.prompt, system_prompt=parsed.system_prompt,
                   params=parsed.params, max_pixels=max_pixels, extra_paths=extra,

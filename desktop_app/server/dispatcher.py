@@ -46,7 +46,11 @@ class Job:
     extra_paths: tuple[Path, ...] = ()  # more images in the same turn (a multi-image question)
 
     def group_key(self) -> tuple[Any, ...]:
-        return (self.system_prompt, replace(self.params, max_new_tokens=0), self.max_pixels)
+        # The token limit is per item, and the seed is not shared either: a sampled request's
+        # seed is part of its image's stored name (`ImageStore.add(tag=...)`), from which the
+        # engine derives each row's seed; greedy captions ignore it. Requests that differ only
+        # in these run in one engine job.
+        return (self.system_prompt, replace(self.params, max_new_tokens=0, seed=0), self.max_pixels)
 
 
 @dataclass
@@ -61,9 +65,10 @@ class DispatchStats:
 class ImageStore:
     """The server's private folder of decoded request images, named by content.
 
-    Same bytes give the same path, so a seed gives the same sampled caption every time (the
-    engine's per-row seed includes the path). Files are reference-counted and deleted when
-    the last request using them ends.
+    Same bytes (and tag) give the same path. The engine derives each row's sampling seed from
+    the path, so the server tags a sampled request's image with its seed: the same image and
+    seed give the same sampled caption for as long as the server runs, whatever else is in
+    the batch. Files are reference-counted and deleted when the last request using them ends.
     """
 
     def __init__(self) -> None:
@@ -71,8 +76,10 @@ class ImageStore:
         self._refs: dict[Path, int] = {}
         self._lock = threading.Lock()
 
-    def add(self, data: bytes, suffix: str) -> Path:
-        path = self.root / (hashlib.sha256(data).hexdigest()[:40] + suffix)
+    def add(self, data: bytes, suffix: str, tag: str = "") -> Path:
+        """The stored file for `data`; `tag` (e.g. a sampling seed) makes it a distinct file."""
+        name = hashlib.sha256(data).hexdigest()[:40] + (f"-{tag}" if tag else "")
+        path = self.root / (name + suffix)
         with self._lock:
             if path not in self._refs:
                 tmp = path.with_name(path.name + ".part")
@@ -98,12 +105,13 @@ class Dispatcher:
     """Owns the engine on one thread; `submit()` is safe from any thread."""
 
     def __init__(self, engine: CaptionEngine, batch_size: int | None = None, window_s: float = 0.01,
-                 video: VideoOptions | None = None):
+                 video: VideoOptions | None = None, max_wait_s: float | None = None):
         self.engine = engine
         self.video = video or VideoOptions()  # how video requests are sampled
         self.batch_size = batch_size
         self.limit = batch_size or 8  # how many images one round collects
         self.window_s = window_s
+        self.max_wait_s = max_wait_s if max_wait_s is not None else 5 * window_s
         self.stats = DispatchStats()
         self._queue: queue.Queue[Job] = queue.Queue()
         self._stop = threading.Event()
@@ -132,9 +140,12 @@ class Dispatcher:
                     pending.append(self._queue.get(timeout=0.1))
                 except queue.Empty:
                     continue
-                deadline = time.monotonic() + self.window_s
+                # A sliding window: keep collecting while requests keep coming within
+                # `window_s` of each other (clients send theirs a few ms apart), for at most
+                # `max_wait_s` after the first one.
+                cap = time.monotonic() + max(self.window_s, self.max_wait_s)
                 while len(pending) < self.limit:
-                    left = deadline - time.monotonic()
+                    left = min(self.window_s, cap - time.monotonic())
                     if left <= 0:
                         break
                     try:
@@ -182,7 +193,7 @@ class Dispatcher:
                                     extra_paths=job.extra_paths)
                         for job in batch),
             prompt=first.prompt, system_prompt=first.system_prompt,
-            params=replace(first.params, max_new_tokens=limit), max_pixels=first.max_pixels,
+            params=replace(first.params, max_new_tokens=limit, seed=0), max_pixels=first.max_pixels,
             batch_size=self.batch_size, video=self.video)
         self.stats.engine_jobs += 1
         self.stats.batch_sizes.append(len(batch))
