@@ -24,6 +24,7 @@ import secrets
 import sys
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Sequence
 
@@ -198,10 +199,75 @@ def _usage(result: ImageCaptioned) -> dict[str, int]:
             "total_tokens": prompt + result.tokens}
 
 
+class RequestEvents:
+    """One request's events, handed from the engine thread to the event loop in batches.
+
+    `put()` (engine thread) appends; only the first item after the loop last drained
+    schedules a wake-up, so a request costs one cross-thread call per loop turn rather than
+    one per token. `get()` (event loop) returns everything queued, oldest first.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self._loop = loop
+        self._items: deque[tuple[Any, ...]] = deque()
+        self._scheduled = False
+        self._ready = asyncio.Event()
+
+    def put(self, item: tuple[Any, ...]) -> None:
+        self._items.append(item)
+        if not self._scheduled:  # read after the append: a drain that reset it sees the item
+            self._scheduled = True
+            self._loop.call_soon_threadsafe(self._ready.set)
+
+    async def get(self, timeout: float | None = None) -> list[tuple[Any, ...]]:
+        """What is queued; waits for at least one item, or up to `timeout` s (then maybe [])."""
+        while not self._items:
+            if timeout is not None and timeout <= 0:
+                return []
+            try:
+                if timeout is None:
+                    await self._ready.wait()
+                else:
+                    await asyncio.wait_for(self._ready.wait(), timeout)
+            except asyncio.TimeoutError:
+                return []
+            self._ready.clear()
+            timeout = 0 if timeout is not None else None  # one wait only, then what is there
+        self._scheduled = False
+        out = []
+        while True:
+            try:
+                out.append(self._items.popleft())
+            except IndexError:
+                return out
+
+
+class _KeyCheck:
+    """Pure ASGI middleware checking `Authorization: Bearer KEY` (no per-chunk cost on streams,
+    unlike an `@app.middleware("http")` function, which pipes every chunk through a task)."""
+
+    def __init__(self, app: Any, api_key: str, reject: Any):
+        self.app, self.expected, self.reject = app, f"Bearer {api_key}".encode(), reject
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            given = next((v for k, v in scope.get("headers", ()) if k == b"authorization"), b"")
+            if not secrets.compare_digest(given, self.expected):
+                await self.reject()(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
                api_key: str | None = None, model_name: str | None = None,
-               default_max_tokens: int = 256, max_pixels: int | None = 1024 * 1024) -> Any:
-    """The FastAPI app; the caller starts and stops the dispatcher."""
+               default_max_tokens: int = 256, max_pixels: int | None = 1024 * 1024,
+               stream_interval_s: float = 0.02) -> Any:
+    """The FastAPI app; the caller starts and stops the dispatcher.
+
+    `stream_interval_s`: a streamed request's text goes out at most this often, the deltas
+    that came meanwhile merged into one chunk per choice (0: every event-loop turn, still
+    merged); the first delta and the final chunks are never held back.
+    """
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -214,14 +280,10 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
              param: str | None = None, code: str | None = None) -> JSONResponse:
         return JSONResponse(error_body(message, kind, param, code), status_code=status)
 
-    @app.middleware("http")
-    async def check_key(request: Request, call_next: Any) -> Any:
-        if api_key:
-            given = request.headers.get("authorization", "")
-            if not secrets.compare_digest(given.encode(), f"Bearer {api_key}".encode()):
-                return fail(401, "invalid or missing API key (Authorization: Bearer KEY)",
-                            "authentication_error", code="invalid_api_key")
-        return await call_next(request)
+    if api_key:
+        app.add_middleware(_KeyCheck, api_key=api_key, reject=lambda: fail(
+            401, "invalid or missing API key (Authorization: Bearer KEY)", "authentication_error",
+            code="invalid_api_key"))
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
@@ -250,8 +312,7 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
         except RequestError as exc:
             return fail(exc.status, exc.message, param=exc.param)
 
-        loop = asyncio.get_running_loop()
-        events: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+        events = RequestEvents(asyncio.get_running_loop())
         # A sampled request's seed goes into its image's name (the engine seeds each row from
         # the path), so requests with different seeds still share one engine job.
         tag = f"s{parsed.params.seed}" if parsed.params.temperature > 0 else ""
@@ -259,7 +320,7 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
         extra = tuple(store.add(data, suffix) for data, suffix in parsed.extra_images)
         job = Job(path=path, prompt=parsed.prompt, system_prompt=parsed.system_prompt,
                   params=parsed.params, max_pixels=max_pixels, extra_paths=extra,
-                  sink=lambda item: loop.call_soon_threadsafe(events.put_nowait, item))
+                  sink=events.put)
         try:
             dispatcher.submit(job)
         except RuntimeError as exc:
@@ -279,10 +340,11 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
 
         try:
             # Wait for the first event: an unreadable image fails before any token, as a 400.
-            first = await events.get()
+            backlog = await events.get()
         except BaseException:  # the client went away
             release()
             raise
+        first = backlog[0]
         if first[0] in ("failed", "error"):
             release()
             if first[0] == "failed":
@@ -290,12 +352,12 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
             return fail(500, first[1], "server_error")
 
         if not parsed.stream:
-            item = first
             try:
-                while item[0] == "delta":
-                    item = await events.get()
+                while backlog[-1][0] == "delta":
+                    backlog = await events.get()
             finally:
                 release()
+            item = backlog[-1]
             if item[0] != "done":
                 return fail(400 if item[0] == "failed" else 500, str(item[1]),
                             "invalid_request_error" if item[0] == "failed" else "server_error")
@@ -319,34 +381,66 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
                 data["usage"] = usage
             return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
+        # Text chunks are the hot path: the same JSON as chunk() builds, from a fixed head.
+        head = "data: " + json.dumps({"id": completion_id, "object": "chat.completion.chunk",
+                                      "created": stamp, "model": name})[:-1] + ', "choices": [{"index": '
+
+        def text_chunk(variant: int, reasoning: bool, text: str) -> str:
+            key = "reasoning_content" if reasoning else "content"
+            return (f'{head}{variant}, "delta": {{"{key}": {json.dumps(text, ensure_ascii=False)}}}, '
+                    '"finish_reason": null, "logprobs": null}]}\n\n')
+
+        def merge(held: list[list[Any]], variant: int, text: str, reasoning: bool) -> None:
+            """Add text to the choice's last run if it is of the same kind (reasoning or not)."""
+            for run in reversed(held):
+                if run[0] == variant:
+                    if run[1] == reasoning:
+                        run[2].append(text)
+                        return
+                    break
+            held.append([variant, reasoning, [text]])
+
         async def sse() -> AsyncIterator[str]:
-            item = first
+            items = backlog
+            held: list[list[Any]] = []  # [variant, reasoning, [texts]] not yet sent
+            next_flush = 0.0  # the first text goes out at once
+            clock = asyncio.get_running_loop().time
             try:
-                for i in range(n):
-                    yield chunk([{"index": i, "delta": {"role": "assistant", "content": ""},
-                                  "finish_reason": None, "logprobs": None}])
+                out = [chunk([{"index": i, "delta": {"role": "assistant", "content": ""},
+                               "finish_reason": None, "logprobs": None}]) for i in range(n)]
                 while True:
-                    if item[0] == "delta":
-                        _, variant, text, reasoning = item
-                        key = "reasoning_content" if reasoning else "content"
-                        yield chunk([{"index": variant, "delta": {key: text}, "finish_reason": None,
-                                      "logprobs": None}])
-                    elif item[0] == "done":
+                    final = None
+                    for item in items:
+                        if item[0] == "delta":
+                            _, variant, text, reasoning = item
+                            if text:
+                                merge(held, variant, text, reasoning)
+                        else:
+                            final = item
+                            break
+                    now = clock()
+                    if held and (final is not None or now >= next_flush):
+                        out.extend(text_chunk(v, r, "".join(t)) for v, r, t in held)
+                        held.clear()
+                        next_flush = now + stream_interval_s
+                    if final is not None:
                         release()  # before the last chunks: a client that saw [DONE] finds no file left
-                        result = item[1]
-                        reasons = _finish_reasons(result, parsed.params)
-                        for i in range(n):
-                            yield chunk([{"index": i, "delta": {}, "finish_reason": reasons[i],
-                                          "logprobs": None}])
-                        if parsed.include_usage:
-                            yield chunk([], _usage(result))
+                        if final[0] == "done":
+                            result = final[1]
+                            reasons = _finish_reasons(result, parsed.params)
+                            out.extend(chunk([{"index": i, "delta": {}, "finish_reason": reasons[i],
+                                               "logprobs": None}]) for i in range(n))
+                            if parsed.include_usage:
+                                out.append(chunk([], _usage(result)))
+                        else:
+                            out.append(f"data: {json.dumps(error_body(str(final[1]), 'server_error'))}\n\n")
+                        out.append("data: [DONE]\n\n")
+                        yield "".join(out)
                         break
-                    else:
-                        release()
-                        yield f"data: {json.dumps(error_body(str(item[1]), 'server_error'))}\n\n"
-                        break
-                    item = await events.get()
-                yield "data: [DONE]\n\n"
+                    if out:
+                        yield "".join(out)  # one write for everything ready
+                        out = []
+                    items = await events.get(None if not held else next_flush - clock())
             finally:
                 release()
 
@@ -370,7 +464,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--served-model-name", default=None, help="the name /v1/models reports")
     parser.add_argument("--batch-size", type=int, default=None, help="images per engine job (default auto, 8 per round)")
     parser.add_argument("--batch-window-ms", type=float, default=10.0,
-                        help="how long to wait for more requests to batch together (default 10)")
+                        help="how long to wait for more requests to batch together (default 10; "
+                             "the wait restarts with each request that comes, up to 5x this)")
+    parser.add_argument("--stream-interval-ms", type=float, default=20.0,
+                        help="send a streamed caption's new text at most this often, merged into "
+                             "one chunk (default 20; 0 = as soon as the server gets to it)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default on a CPU device: all cores but one, left "
+                             "to the HTTP side; on GPUs torch's default)")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="default max_tokens")
     parser.add_argument("--max-pixels", type=int, default=1024 * 1024)
     add_video_arguments(parser)
@@ -378,6 +479,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up caption")
     parser.add_argument("--log-level", default="info")
     return parser
+
+
+def set_threads(engine: CaptionEngine, threads: int | None) -> None:
+    """torch's intra-op threads: `threads`, or on a CPU device all cores but one.
+
+    On the CPU the model's threads otherwise take every core and the HTTP side (parsing,
+    streaming) preempts them mid-operation; measured on 2 cores, the default ran the tiny
+    model 2.5x slower behind the server than one thread did.
+    """
+    import torch
+
+    if threads is None:
+        loaded = engine.loaded
+        if loaded is None or getattr(loaded.device, "type", "cpu") != "cpu":
+            return
+        threads = max(1, (os.cpu_count() or 2) - 1)
+    torch.set_num_threads(threads)
 
 
 def serve_main(argv: Sequence[str] | None = None) -> int:
@@ -388,6 +506,12 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
     if args.batch_size is not None and args.batch_size < 1:
         sys.stderr.write("error: --batch-size must be a positive integer\n")
+        return EXIT_USAGE
+    if args.threads is not None and args.threads < 1:
+        sys.stderr.write("error: --threads must be a positive integer\n")
+        return EXIT_USAGE
+    if args.stream_interval_ms < 0:
+        sys.stderr.write("error: --stream-interval-ms must be >= 0\n")
         return EXIT_USAGE
     try:
         import uvicorn
@@ -403,9 +527,9 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
     try:
         video = video_options(args)
         engine = CaptionEngine(args.model, options=load_options(args), runner=args.runner)
-        if args.no_warmup:
-            engine.load()
-        else:
+        engine.load()
+        set_threads(engine, args.threads)
+        if not args.no_warmup:
             engine.warmup()
     except (ModelLoadError, ValueError, OSError) as exc:
         sys.stderr.write(f"error: {exc}\n")
@@ -414,7 +538,8 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
                             video=video)
     store = ImageStore()
     app = create_app(engine, dispatcher, store, api_key=api_key, model_name=args.served_model_name,
-                     default_max_tokens=args.max_new_tokens, max_pixels=args.max_pixels)
+                     default_max_tokens=args.max_new_tokens, max_pixels=args.max_pixels,
+                     stream_interval_s=args.stream_interval_ms / 1000)
     if args.host not in ("127.0.0.1", "localhost", "::1") and not api_key:
         log.warning("serving on %s without an API key: anyone who can reach it can use it", args.host)
     dispatcher.start()
