@@ -199,16 +199,45 @@ def _usage(result: ImageCaptioned) -> dict[str, int]:
             "total_tokens": prompt + result.tokens}
 
 
-class RequestEvents:
-    """One request's events, handed from the engine thread to the event loop in batches.
+class LoopWaker:
+    """Wakes requests' waiters on an event loop from another thread, many per wake-up.
 
-    `put()` (engine thread) appends; only the first item after the loop last drained
-    schedules a wake-up, so a request costs one cross-thread call per loop turn rather than
-    one per token. `get()` (event loop) returns everything queued, oldest first.
+    The engine thread produces text for every running request at each decoding step; one
+    `call_soon_threadsafe` (a write to the loop's self-pipe) per request per step showed up
+    in the profile. Here the first request to need waking schedules one call, and every
+    request queued until that call runs rides on it.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self._loop = loop
+        self._waiting: deque[asyncio.Event] = deque()
+        self._scheduled = False
+
+    def wake(self, ready: asyncio.Event) -> None:  # any thread
+        self._waiting.append(ready)
+        if not self._scheduled:  # read after the append: a run that reset it sees the event
+            self._scheduled = True
+            self._loop.call_soon_threadsafe(self._run)
+
+    def _run(self) -> None:  # the loop's thread
+        self._scheduled = False
+        while True:
+            try:
+                self._waiting.popleft().set()
+            except IndexError:
+                return
+
+
+class RequestEvents:
+    """One request's events, handed from the engine thread to the event loop in batches.
+
+    `put()` (engine thread) appends; only the first item after the loop last drained asks
+    the waker for a wake-up, so a request costs at most one per loop turn rather than one
+    per token. `get()` (event loop) returns everything queued, oldest first.
+    """
+
+    def __init__(self, waker: LoopWaker):
+        self._waker = waker
         self._items: deque[tuple[Any, ...]] = deque()
         self._scheduled = False
         self._ready = asyncio.Event()
@@ -217,7 +246,7 @@ class RequestEvents:
         self._items.append(item)
         if not self._scheduled:  # read after the append: a drain that reset it sees the item
             self._scheduled = True
-            self._loop.call_soon_threadsafe(self._ready.set)
+            self._waker.wake(self._ready)
 
     async def get(self, timeout: float | None = None) -> list[tuple[Any, ...]]:
         """What is queued; waits for at least one item, or up to `timeout` s (then maybe [])."""
@@ -273,6 +302,7 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
 
     name = model_name or engine.spec.name
     created = int(time.time())
+    wakers: dict[asyncio.AbstractEventLoop, LoopWaker] = {}
     app = FastAPI(title="Caption Studio", version="0.1.0")
     app.state.dispatcher = dispatcher
 
@@ -312,7 +342,11 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
         except RequestError as exc:
             return fail(exc.status, exc.message, param=exc.param)
 
-        events = RequestEvents(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        if wakers.get(loop) is None:
+            wakers.clear()  # one loop at a time (a test may start several servers, one by one)
+            wakers[loop] = LoopWaker(loop)
+        events = RequestEvents(wakers[loop])
         # A sampled request's seed goes into its image's name (the engine seeds each row from
         # the path), so requests with different seeds still share one engine job.
         tag = f"s{parsed.params.seed}" if parsed.params.temperature > 0 else ""
