@@ -2,8 +2,13 @@
 engine on the same images (tiny random-weight model by default, CPU fp32).
 
     PYTHONPATH=. python benchmarks/remote.py --images 32 --concurrency 1,8 [--json out.json]
+        [--baseline-root DIR]
 
 The server runs as a separate process (`python -m desktop_app serve`) bound to 127.0.0.1.
+`--baseline-root DIR` also measures the server of another checkout (e.g. the commit before a
+change: `git worktree add DIR COMMIT`), started the way that checkout's benchmark started it,
+in the same run, so the two figures share the machine's load. Each remote row reports the
+server's engine jobs and mean batch size (from `/v1/stats`) and milliseconds per token.
 """
 
 from __future__ import annotations
@@ -37,12 +42,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(model: str, port: int, device: str, dtype: str, batch_size: int) -> subprocess.Popen:
+def start_server(model: str, port: int, device: str, dtype: str, batch_size: int,
+                 root: Path = ROOT, extra: list[str] | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "desktop_app", "serve", "--model", model, "--host", "127.0.0.1",
            "--port", str(port), "--device", device, "--dtype", dtype, "--runner", "continuous",
-           "--batch-size", str(batch_size), "--log-level", "warning", "--offline"]
-    env = dict(os.environ, CAPTION_STUDIO_API_KEY="", HF_HUB_OFFLINE="1")
-    return subprocess.Popen(cmd, cwd=ROOT, env=env)
+           "--batch-size", str(batch_size), "--log-level", "warning", "--offline", *(extra or [])]
+    env = dict(os.environ, CAPTION_STUDIO_API_KEY="", HF_HUB_OFFLINE="1", PYTHONPATH=str(root))
+    return subprocess.Popen(cmd, cwd=root, env=env)
 
 
 def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -68,10 +74,47 @@ def timed(name: str, engine: Any, request: CaptionRequest) -> dict[str, Any]:
     ok = [r for r in results if isinstance(r, ImageCaptioned)]
     tokens = sum(r.tokens for r in ok)
     row = {"method": name, "images": len(ok), "failed": len(results) - len(ok), "seconds": round(seconds, 3),
-           "images_per_s": round(len(ok) / seconds, 2), "tokens": tokens}
-    print(f"{name:>14}: {row['images']} images in {seconds:.2f} s = {row['images_per_s']:.2f} img/s"
-          f" ({row['failed']} failed)", flush=True)
+           "images_per_s": round(len(ok) / seconds, 2), "tokens": tokens,
+           "ms_per_token": round(1000 * seconds / max(1, tokens), 3)}
+    print(f"{name:>22}: {row['images']} images in {seconds:.2f} s = {row['images_per_s']:.2f} img/s, "
+          f"{row['ms_per_token']:.3f} ms/token ({row['failed']} failed)", flush=True)
     return row
+
+
+def server_stats(url: str) -> dict[str, Any]:
+    import httpx
+
+    return httpx.get(url + "/v1/stats", timeout=10).json()
+
+
+def remote_rows(label: str, url: str, levels: list[int], request: CaptionRequest) -> list[dict[str, Any]]:
+    rows = []
+    for level in levels:
+        remote = RemoteEngine([url], concurrency=level)
+        remote.load()
+        before = server_stats(url)
+        row = timed(f"{label} c={level}", remote, request)
+        after = server_stats(url)
+        sizes = after["batch_sizes"][len(before["batch_sizes"]):]
+        row.update(engine_jobs=len(sizes), mean_batch=round(sum(sizes) / max(1, len(sizes)), 2))
+        print(f"{'':>24}{len(sizes)} engine jobs, mean batch {row['mean_batch']}", flush=True)
+        rows.append(row)
+    return rows
+
+
+def serve_and_measure(label: str, model: str, args: argparse.Namespace, request: CaptionRequest,
+                      root: Path, extra: list[str]) -> list[dict[str, Any]]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = start_server(model, port, args.device, args.dtype, args.batch_size, root, extra)
+    try:
+        wait_ready(url, proc)
+        levels = [int(c) for c in args.concurrency.split(",")]
+        timed(f"{label} warm-up", RemoteEngine([url], concurrency=max(levels)), request)
+        return remote_rows(label, url, levels, request)
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,8 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--image-size", default="256x192")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="fp32")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads of the local engine and of this checkout's server (default 1)")
+    ap.add_argument("--baseline-root", type=Path, default=None,
+                    help="also measure the server of this checkout (started as its benchmark did)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
 
     tmp = Path(tempfile.mkdtemp(prefix="caption-studio-remote-bench-"))
     model = args.model
@@ -106,21 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(timed("local", local, request))
     local.unload()
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = start_server(model, port, args.device, args.dtype, args.batch_size)
-    try:
-        wait_ready(url, proc)
-        for level in (int(c) for c in args.concurrency.split(",")):
-            remote = RemoteEngine([url], concurrency=level)
-            remote.load()
-            rows.append(timed(f"remote c={level}", remote, request))
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    if args.baseline_root:
+        rows += serve_and_measure("baseline", model, args, request, args.baseline_root.resolve(), [])
+    rows += serve_and_measure("remote", model, args, request, ROOT, ["--threads", str(args.threads)])
     out = {"device": args.device, "dtype": args.dtype, "model": args.model, "cpu": platform.processor()
            or platform.machine(), "cpus": os.cpu_count(), "max_new_tokens": args.max_new_tokens,
-           "results": rows}
+           "threads": args.threads, "baseline_root": str(args.baseline_root or ""),
+           "load_average": os.getloadavg(), "results": rows}
+    print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")
     return 0
