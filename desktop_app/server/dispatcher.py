@@ -1,11 +1,14 @@
 """One thread owns the engine and runs the queued requests together in batches.
 
 HTTP handlers submit `Job`s (one image each). The dispatcher thread takes the first job that
-arrives, waits a short window for more (up to the batch size), groups them by what must be
-shared in one `CaptionRequest` (system prompt and generation parameters; the user prompt and
-the token limit are per item), and runs each group as one engine job. Jobs that arrive while
-a job runs are picked up together in the next round. Events are routed back to each job by
-its image path through `Job.sink`, called on the engine thread.
+arrives, waits a short sliding window for more (until the engine's slots would be full),
+takes whatever else is queued (up to 4x the slots: the engine's continuous runner moves the
+extra ones into slots as captions end, so a short caption's slot does not idle until the
+longest one ends), groups them by what must be shared in one `CaptionRequest` (system prompt
+and sampling settings; the user prompt, the token limit and the seed are per item), and runs
+each group as one engine job. Jobs that arrive while a job runs are picked up together in the
+next round. Events are routed back to each job by its image path through `Job.sink`, called
+on the engine thread.
 """
 
 from __future__ import annotations
@@ -109,7 +112,7 @@ class Dispatcher:
         self.engine = engine
         self.video = video or VideoOptions()  # how video requests are sampled
         self.batch_size = batch_size
-        self.limit = batch_size or 8  # how many images one round collects
+        self.limit = 4 * (batch_size or 8)  # the most images one round takes (see slots())
         self.window_s = window_s
         self.max_wait_s = max_wait_s if max_wait_s is not None else 5 * window_s
         self.stats = DispatchStats()
@@ -144,7 +147,8 @@ class Dispatcher:
                 # `window_s` of each other (clients send theirs a few ms apart), for at most
                 # `max_wait_s` after the first one.
                 cap = time.monotonic() + max(self.window_s, self.max_wait_s)
-                while len(pending) < self.limit:
+                fill = self.slots()
+                while len(pending) < fill:
                     left = min(self.window_s, cap - time.monotonic())
                     if left <= 0:
                         break
@@ -161,6 +165,14 @@ class Dispatcher:
             self._run(batch)
         for job in pending + self._drain():
             job.sink(("error", "the server is shutting down"))
+
+    def slots(self) -> int:
+        """Requests that fill the engine: `batch_size`, else the runner's slot count once a
+        job has made it (the engine sizes it from free memory on GPUs), else 8."""
+        runner = getattr(self.engine, "runner", None)
+        slots = self.batch_size or getattr(runner, "slots", None) or 8
+        self.limit = 4 * slots
+        return slots
 
     def _drain(self) -> list[Job]:
         out = []

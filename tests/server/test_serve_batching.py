@@ -224,3 +224,38 @@ def test_request_events_cross_threads_in_order() -> None:
 def test_serve_checks_its_new_flags() -> None:
     assert serve_main(["--threads", "0"]) == EXIT_USAGE
     assert serve_main(["--stream-interval-ms", "-1"]) == EXIT_USAGE
+
+
+def test_a_round_takes_more_requests_than_slots(engine: CaptionEngine, tmp_path: Path) -> None:
+    """Queued requests beyond the slot count join the same engine job (the runner moves them
+    into slots as captions end) and each still gets exactly its own caption."""
+    from desktop_app.engine import CaptionRequest, GenerationParams, ImageCaptioned
+    from desktop_app.server.dispatcher import Job
+
+    paths = []
+    for i in range(6):
+        path = tmp_path / f"{i}.png"
+        path.write_bytes(png_bytes(70 + i, (48 + 8 * i, 40)))
+        paths.append(path)
+    limits = [3, 12, 5, 9, 2, 7]
+    got: dict[Path, list[tuple[Any, ...]]] = {p: [] for p in paths}
+    dispatcher = Dispatcher(engine, batch_size=2, window_s=0.05)
+    for path, limit in zip(paths, limits):  # all queued before the engine thread starts
+        dispatcher.submit(Job(path=path, prompt="Describe it.", system_prompt=None,
+                              params=GenerationParams(max_new_tokens=limit), sink=got[path].append))
+    dispatcher.start()
+    deadline = time.monotonic() + 60
+    while not all(events and events[-1][0] != "delta" for events in got.values()):
+        assert time.monotonic() < deadline, got
+        time.sleep(0.02)
+    dispatcher.stop()
+    assert dispatcher.stats.batch_sizes == [6]
+    for path, limit in zip(paths, limits):
+        kind, result = got[path][-1]
+        assert kind == "done" and result.path == path
+        streamed = "".join(e[2] for e in got[path] if e[0] == "delta")
+        [alone] = list(engine.caption(CaptionRequest.for_paths([path], prompt="Describe it.").with_params(
+            max_new_tokens=limit)))
+        assert isinstance(alone, ImageCaptioned)
+        assert streamed == result.caption == alone.caption
+        assert result.tokens == alone.tokens <= limit
