@@ -29,8 +29,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.throughput import make_images  # noqa: E402
-from desktop_app.engine import CaptionEngine, CaptionRequest, ImageCaptioned, LoadOptions  # noqa: E402
+from benchmarks.throughput import make_images, output_lengths  # noqa: E402
+from desktop_app.engine import (CaptionEngine, CaptionItem, CaptionRequest, ImageCaptioned,  # noqa: E402
+                                LoadOptions)
 from desktop_app.engine.remote import RemoteEngine  # noqa: E402
 
 PROMPT = "Describe this image in detail."
@@ -122,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="tiny", help="'tiny' (built locally) or a model name/folder")
     ap.add_argument("--images", type=int, default=32)
     ap.add_argument("--max-new-tokens", type=int, default=32)
+    ap.add_argument("--lengths", default=None,
+                    help="MIN-MAX: per-image token limits drawn from a seeded uniform range instead "
+                         "(captions of different lengths, as real ones are; --max-new-tokens is then MAX)")
     ap.add_argument("--concurrency", default="1,8", help="comma-separated levels to measure")
     ap.add_argument("--batch-size", type=int, default=8, help="server and local engine batch size")
     ap.add_argument("--image-size", default="256x192")
@@ -148,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     paths = make_images(tmp / "images", args.images, (w, h), seed=0)
     request = CaptionRequest.for_paths(paths, prompt=PROMPT, batch_size=args.batch_size).with_params(
         max_new_tokens=args.max_new_tokens)
+    if args.lengths:
+        low, high = (int(v) for v in args.lengths.split("-"))
+        limits = output_lengths(len(paths), 0, low, high)
+        request = CaptionRequest(items=tuple(CaptionItem(p, max_new_tokens=n) for p, n in zip(paths, limits)),
+                                 prompt=PROMPT, batch_size=args.batch_size).with_params(max_new_tokens=high)
 
     rows = []
     local = CaptionEngine(model, LoadOptions(device=args.device, dtype=args.dtype), runner="continuous")
@@ -161,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += serve_and_measure("remote", model, args, request, ROOT, ["--threads", str(args.threads)])
     out = {"device": args.device, "dtype": args.dtype, "model": args.model, "cpu": platform.processor()
            or platform.machine(), "cpus": os.cpu_count(), "max_new_tokens": args.max_new_tokens,
+           "lengths": args.lengths,
            "threads": args.threads, "baseline_root": str(args.baseline_root or ""),
            "load_average": os.getloadavg(), "results": rows}
     print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
