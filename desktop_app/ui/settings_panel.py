@@ -233,6 +233,7 @@ class SettingsPanel(QScrollArea):
         self.backend_combo.addItem(self.tr("Local"), "local")
         self.backend_combo.addItem(self.tr("Remote (OpenAI-compatible)"), "remote")
         self.backend_combo.currentIndexChanged.connect(self._on_any_changed)
+        self.backend_combo.currentIndexChanged.connect(self._on_backend_changed)
         self.endpoints_edit = QLineEdit()
         self.endpoints_edit.setPlaceholderText("http://host:8000/v1, …")
         self.endpoints_edit.setToolTip(self.tr("Comma-separated server URLs (vLLM, SGLang, LM Studio, Ollama, "
@@ -381,6 +382,7 @@ class SettingsPanel(QScrollArea):
         finally:
             self._loading = False
         self._on_resolution_changed(self.resolution_slider.value())
+        self._on_backend_changed()
         self._on_any_changed()
 
     def set_model(self, model: str) -> None:
@@ -421,6 +423,12 @@ class SettingsPanel(QScrollArea):
     def _on_resolution_changed(self, value: int) -> None:
         self.resolution_label.setText(token_estimate(RESOLUTION_SIDES[value]))
         self._on_any_changed()
+
+    @Slot()
+    def _on_backend_changed(self, *_: Any) -> None:
+        remote = self.backend_combo.currentData() == "remote"
+        for widget in (self.endpoints_edit, self.remote_model_edit, self.concurrency_spin):
+            widget.setEnabled(remote)
 
     @Slot()
     def _on_browse_clicked(self) -> None:
