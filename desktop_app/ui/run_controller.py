@@ -61,6 +61,9 @@ class RunControllerMixin:
         except ValueError as exc:
             self.show_banner(self.tr("Cannot caption: %1").replace("%1", str(exc)), None)
             return
+        if self.settings_panel.problem():  # e.g. a video trim that ends before it starts
+            self.show_banner(self.tr("Cannot caption: %1").replace("%1", self.settings_panel.problem()), None)
+            return
         self._starting = True
         self._update_actions()
         self.stage_label.setText(self.tr("Preparing…"))

@@ -1373,6 +1373,10 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Изображения</translation>
     </message>
     <message>
+        <source>Video</source>
+        <translation>Видео</translation>
+    </message>
+    <message>
         <source>Run</source>
         <translation>Запуск</translation>
     </message>
@@ -1744,6 +1748,58 @@ and saves it beside the image as a .txt file you can edit.</source>
 {reason}</source>
         <translation>Не удаётся показать этот кадр:
 {reason}</translation>
+    </message>
+</context>
+<context>
+    <name>VideoSettings</name>
+    <message>
+        <source>≤ %1 frames × %2 ≈ %3 visual tokens</source>
+        <extracomment>Qwen3-VL&apos;s video processor (cap_pixels_per_frame, as the engine asks): a frame pair costs at most 768 tokens, and all frames share a budget of 24,576 32x32-pixel patches (the checkpoints&apos; video_preprocessor_config longest_edge), so more frames means smaller frames.</extracomment>
+        <translation>≤ %1 кадр. × %2 ≈ %3 визуальных токенов</translation>
+    </message>
+    <message>
+        <source>The video end (%1 s) must be after its start (%2 s).</source>
+        <translation>Конец видео (%1 с) должен быть позже его начала (%2 с).</translation>
+    </message>
+    <message>
+        <source>Frames sampled per second of video (Qwen3-VL was trained on 2)</source>
+        <translation>Сколько кадров брать на секунду видео (Qwen3-VL обучена на 2)</translation>
+    </message>
+    <message>
+        <source>At most this many frames per video; longer videos are sampled more sparsely</source>
+        <translation>Не больше стольких кадров на видео; из длинных видео кадры берутся реже</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>Начало</translation>
+    </message>
+    <message>
+        <source>Caption videos from this time on (seconds; Start = from the beginning)</source>
+        <translation>Подписывать видео начиная с этого момента (секунды; «Начало» — с самого начала)</translation>
+    </message>
+    <message>
+        <source>End</source>
+        <translation>Конец</translation>
+    </message>
+    <message>
+        <source>Caption videos up to this time (seconds; End = to the end)</source>
+        <translation>Подписывать видео до этого момента (секунды; «Конец» — до самого конца)</translation>
+    </message>
+    <message>
+        <source>Frames per second</source>
+        <translation>Кадров в секунду</translation>
+    </message>
+    <message>
+        <source>Max frames</source>
+        <translation>Макс. кадров</translation>
+    </message>
+    <message>
+        <source>Trim (s)</source>
+        <translation>Отрезок (с)</translation>
+    </message>
+    <message>
+        <source>Visual tokens of one video at the resolution cap: frames × tokens per frame. Qwen3-VL shrinks the frames of a long video so that they share one budget.</source>
+        <translation>Визуальные токены одного видео при текущем ограничении разрешения: кадры × токены на кадр. Qwen3-VL уменьшает кадры длинного видео, чтобы они уместились в один общий бюджет.</translation>
     </message>
 </context>
 <context>

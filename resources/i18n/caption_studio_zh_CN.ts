@@ -1349,6 +1349,10 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>图像</translation>
     </message>
     <message>
+        <source>Video</source>
+        <translation>视频</translation>
+    </message>
+    <message>
         <source>Run</source>
         <translation>运行</translation>
     </message>
@@ -1718,6 +1722,58 @@ and saves it beside the image as a .txt file you can edit.</source>
 {reason}</source>
         <translation>无法显示此帧：
 {reason}</translation>
+    </message>
+</context>
+<context>
+    <name>VideoSettings</name>
+    <message>
+        <source>≤ %1 frames × %2 ≈ %3 visual tokens</source>
+        <extracomment>Qwen3-VL&apos;s video processor (cap_pixels_per_frame, as the engine asks): a frame pair costs at most 768 tokens, and all frames share a budget of 24,576 32x32-pixel patches (the checkpoints&apos; video_preprocessor_config longest_edge), so more frames means smaller frames.</extracomment>
+        <translation>≤ %1 帧 × %2 ≈ %3 个视觉令牌</translation>
+    </message>
+    <message>
+        <source>The video end (%1 s) must be after its start (%2 s).</source>
+        <translation>视频结束时间（%1 秒）必须晚于开始时间（%2 秒）。</translation>
+    </message>
+    <message>
+        <source>Frames sampled per second of video (Qwen3-VL was trained on 2)</source>
+        <translation>每秒视频采样的帧数（Qwen3-VL 以 2 帧/秒训练）</translation>
+    </message>
+    <message>
+        <source>At most this many frames per video; longer videos are sampled more sparsely</source>
+        <translation>每个视频最多采样的帧数；较长的视频采样更稀疏</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>开头</translation>
+    </message>
+    <message>
+        <source>Caption videos from this time on (seconds; Start = from the beginning)</source>
+        <translation>从此时间起为视频生成描述（秒；“开头”= 从头开始）</translation>
+    </message>
+    <message>
+        <source>End</source>
+        <translation>结尾</translation>
+    </message>
+    <message>
+        <source>Caption videos up to this time (seconds; End = to the end)</source>
+        <translation>为视频生成描述直到此时间（秒；“结尾”= 直到结束）</translation>
+    </message>
+    <message>
+        <source>Frames per second</source>
+        <translation>每秒帧数</translation>
+    </message>
+    <message>
+        <source>Max frames</source>
+        <translation>最大帧数</translation>
+    </message>
+    <message>
+        <source>Trim (s)</source>
+        <translation>截取（秒）</translation>
+    </message>
+    <message>
+        <source>Visual tokens of one video at the resolution cap: frames × tokens per frame. Qwen3-VL shrinks the frames of a long video so that they share one budget.</source>
+        <translation>在当前分辨率上限下单个视频的视觉令牌数：帧数 × 每帧令牌数。Qwen3-VL 会缩小长视频的帧，使它们共享同一预算。</translation>
     </message>
 </context>
 <context>
