@@ -46,7 +46,7 @@ class RunControllerMixin:
         if not selected and self.grid.current_path() is not None:
             selected = [self.grid.current_path()]
         if not selected:
-            self.statusBar().showMessage(self.tr("Select images first (Ctrl+A selects all)"), 5000)
+            self.statusBar().showMessage(self.tr("Select files first (Ctrl+A selects all)"), 5000)
             return
         self._begin_run(selected)
 
@@ -83,8 +83,8 @@ class RunControllerMixin:
         if not paths:
             self.stage_label.setText(self.tr("Ready"))
             self.statusBar().showMessage(
-                (self.tr("Nothing to caption: every selected image is already captioned or edited.") if selection
-                 else self.tr("Nothing to caption: every image is already captioned or edited."))
+                (self.tr("Nothing to caption: every selected file is already captioned or edited.") if selection
+                 else self.tr("Nothing to caption: every file is already captioned or edited."))
                 + " " + self.tr("Choose “Overwrite” under Run settings to caption them again."), 8000)
             self._update_actions()
             return
@@ -272,7 +272,7 @@ class RunControllerMixin:
         self.progress_bar.set_progress(done + failed, total)
         failed_text = self.tr(" · %1 failed").replace("%1", f"{failed:,}") if failed else ""
         self.progress_label.setText(f"{done + failed:,} / {total:,}{failed_text}")
-        rate = self.tr("%1 images/s").replace("%1", f"{per_s:.2f}" if per_s < 10 else f"{per_s:.0f}")
+        rate = self.tr("%1 files/s").replace("%1", f"{per_s:.2f}" if per_s < 10 else f"{per_s:.0f}")
         self.rate_label.setText(self.tr("%1 · %2 left").replace("%2", _eta(eta)).replace("%1", rate) if eta >= 0 else rate)
 
     @Slot(int, bool)
@@ -303,7 +303,7 @@ class RunControllerMixin:
         self._job_library = None
         self._before_run = {}
         done = len(self._finished_in_run)
-        self.stage_label.setText(plural(self.tr("%1: %2 image(s)"), done).replace("%2", f"{done:,}").replace("%1", word))
+        self.stage_label.setText(plural(self.tr("%1: %2 file(s)"), done).replace("%2", f"{done:,}").replace("%1", word))
         self.progress_bar.hide()
         self.rate_label.setText(self.rate_label.text().split(" · ")[0])
         self._update_actions()

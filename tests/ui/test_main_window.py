@@ -214,7 +214,7 @@ def test_caption_all_streams_commits_and_writes_sidecars(qtbot: Any, make_window
     # A second run skips what is done; only the failed file is retried.
     with qtbot.waitSignal(window.run_finished, timeout=RUN_TIMEOUT_MS):
         window.caption_all()
-    assert window.stage_label.text() == "Finished: 1 image"
+    assert window.stage_label.text() == "Finished: 1 file"
 
 
 def test_stop_cancels_quickly_and_restores_tiles(qtbot: Any, make_window: Any, tmp_path: Path) -> None:

@@ -204,7 +204,7 @@ def open_media(qtbot: Any, window: MainWindow, tmp_path: Path) -> Path:
 def test_window_sends_the_chosen_video_options(qtbot: Any, window: MainWindow, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     clip = open_media(qtbot, window, tmp_path)
-    assert window.counts_label.text() == "2 images · 0 captioned"
+    assert window.counts_label.text() == "2 files · 0 captioned"
     sampled: list[tuple[Path, dict[str, Any]]] = []
     lock = threading.Lock()
     real = video_input.sample_frames
@@ -224,7 +224,7 @@ def test_window_sends_the_chosen_video_options(qtbot: Any, window: MainWindow, t
         [(clip.name, 1.5, 6, 0.5, 3.5)]
     qtbot.waitUntil(lambda: not window.writer.busy, timeout=15_000)
     assert window.library.item(clip).status.value == "done"
-    assert window.stage_label.text() == "Finished: 2 images"
+    assert window.stage_label.text() == "Finished: 2 files"
 
 
 def test_window_refuses_a_trim_that_ends_before_it_starts(qtbot: Any, window: MainWindow, tmp_path: Path) -> None:
