@@ -452,6 +452,8 @@ class SettingsPanel(QScrollArea):
         remote = self.backend_combo.currentData() == "remote"
         for widget in (self.endpoints_edit, self.remote_model_edit, self.concurrency_spin):
             widget.setEnabled(remote)
+        for widget in (self.device_combo, self.dtype_combo, self.quant_combo):  # the server decides
+            widget.setEnabled(not remote)
 
     @Slot()
     def _on_browse_clicked(self) -> None:

@@ -162,9 +162,10 @@ def test_remote_fields_are_enabled_only_for_the_remote_backend(qtbot: Any, tmp_p
                                                                panel: SettingsPanel) -> None:
     remote_fields = (panel.endpoints_edit, panel.remote_model_edit, panel.concurrency_spin)
     assert panel.backend_combo.currentData() == "local"
-    assert not any(w.isEnabled() for w in remote_fields)
+    local_fields = (panel.device_combo, panel.dtype_combo, panel.quant_combo)
+    assert not any(w.isEnabled() for w in remote_fields) and all(w.isEnabled() for w in local_fields)
     panel.backend_combo.setCurrentIndex(panel.backend_combo.findData("remote"))
-    assert all(w.isEnabled() for w in remote_fields)
+    assert all(w.isEnabled() for w in remote_fields) and not any(w.isEnabled() for w in local_fields)
     panel.endpoints_edit.setText("http://localhost:9/v1")
     panel.save()
     again = SettingsPanel(ini(tmp_path), data_dir=tmp_path / "data")  # loads as remote
