@@ -321,7 +321,8 @@ class SettingsPanel(QScrollArea):
         self.sidecar_edit = QLineEdit()
         self.sidecar_edit.setMaximumWidth(90)
         self.sidecar_edit.textChanged.connect(self._on_any_changed)
-        form.addRow(self.tr("When captioning"), self.policy_combo)
+        form.addRow(QLabel(self.tr("When captioning")))  # the policies are long: a row of their own
+        form.addRow(self.policy_combo)
         form.addRow(self.tr("Caption files"), self.sidecar_edit)
         form.addRow("", self.recursive_check)
         return form
