@@ -164,6 +164,10 @@ class RunControllerMixin:
         if stage == "idle" and self._job is not None:
             return  # the job's own end says how it went
         words = self.tr(_STAGE_WORDS[stage]) if stage in _STAGE_WORDS else stage.title()
+        if stage == "captioning" and self._job is not None:  # the engine's detail is English
+            n = len(self._job.request.items)
+            self.stage_label.setText(plural(self.tr("%1: %2 file(s)"), n).replace("%2", f"{n:,}").replace("%1", words))
+            return
         self.stage_label.setText(self.tr("%1: %2").replace("%2", detail).replace("%1", words) if detail and stage in ("loading", "captioning") else words)
 
     @Slot(str)
