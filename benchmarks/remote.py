@@ -131,15 +131,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--image-size", default="256x192")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="fp32")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads of the local engine and of this checkout's server (default 1)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads of the local engine and of this checkout's server "
+                         "(default 1 on the CPU, torch's default on GPUs)")
     ap.add_argument("--baseline-root", type=Path, default=None,
                     help="also measure the server of this checkout (started as its benchmark did)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     import torch
 
-    torch.set_num_threads(args.threads)
+    if args.threads is None and args.device == "cpu":
+        args.threads = 1
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     tmp = Path(tempfile.mkdtemp(prefix="caption-studio-remote-bench-"))
     model = args.model
@@ -167,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.baseline_root:
         rows += serve_and_measure("baseline", model, args, request, args.baseline_root.resolve(), [])
-    rows += serve_and_measure("remote", model, args, request, ROOT, ["--threads", str(args.threads)])
+    rows += serve_and_measure("remote", model, args, request, ROOT,
+                              ["--threads", str(args.threads)] if args.threads else [])
     out = {"device": args.device, "dtype": args.dtype, "model": args.model, "cpu": platform.processor()
            or platform.machine(), "cpus": os.cpu_count(), "max_new_tokens": args.max_new_tokens,
            "lengths": args.lengths,
