@@ -496,7 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-key", default=None,
                         help="require 'Authorization: Bearer KEY' (default: env CAPTION_STUDIO_API_KEY)")
     parser.add_argument("--served-model-name", default=None, help="the name /v1/models reports")
-    parser.add_argument("--batch-size", type=int, default=None, help="images per engine job (default auto, 8 per round)")
+    parser.add_argument("--batch-size", type=int, default=None, help="engine slots: captions decoded at once (default auto: 8 on the CPU, from free "
+                             "memory on GPUs); a round of requests takes up to 4x this")
     parser.add_argument("--batch-window-ms", type=float, default=10.0,
                         help="how long to wait for more requests to batch together (default 10; "
                              "the wait restarts with each request that comes, up to 5x this)")
