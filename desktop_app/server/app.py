@@ -233,36 +233,52 @@ class RequestEvents:
 
     `put()` (engine thread) appends; only the first item after the loop last drained asks
     the waker for a wake-up, so a request costs at most one per loop turn rather than one
-    per token. `get()` (event loop) returns everything queued, oldest first.
+    per token, and none at all for text while the consumer holds (`get(hold_s=...)`): then
+    only the final event wakes it early. `get()` (event loop) returns everything queued.
     """
 
     def __init__(self, waker: LoopWaker):
         self._waker = waker
         self._items: deque[tuple[Any, ...]] = deque()
         self._scheduled = False
+        self._holding = False
+        self._final = False
         self._ready = asyncio.Event()
 
     def put(self, item: tuple[Any, ...]) -> None:
+        text = item[0] == "delta"
+        if not text:
+            self._final = True
         self._items.append(item)
-        if not self._scheduled:  # read after the append: a drain that reset it sees the item
-            self._scheduled = True
-            self._waker.wake(self._ready)
+        if text and (self._scheduled or self._holding):  # read after the append (see get)
+            return
+        self._scheduled = True  # the end always wakes: a wake-up pending may already be used
+        self._waker.wake(self._ready)
 
-    async def get(self, timeout: float | None = None) -> list[tuple[Any, ...]]:
-        """What is queued; waits for at least one item, or up to `timeout` s (then maybe [])."""
-        while not self._items:
-            if timeout is not None and timeout <= 0:
-                return []
+    async def get(self, hold_s: float | None = None) -> list[tuple[Any, ...]]:
+        """Everything queued, oldest first. Waits for at least one item; with `hold_s`, waits
+        that long instead (text that comes meanwhile does not wake it; the final event does)."""
+        if hold_s is not None:
+            self._holding = True
+            clock = asyncio.get_running_loop().time
+            deadline = clock() + hold_s
             try:
-                if timeout is None:
-                    await self._ready.wait()
-                else:
-                    await asyncio.wait_for(self._ready.wait(), timeout)
-            except asyncio.TimeoutError:
-                return []
-            self._ready.clear()
-            timeout = 0 if timeout is not None else None  # one wait only, then what is there
-        self._scheduled = False
+                while True:  # a wake-up asked for before the hold may still come: wait on
+                    self._ready.clear()
+                    left = deadline - clock()
+                    if left <= 0 or self._final:  # checked after the clear: no end is missed
+                        break
+                    try:
+                        await asyncio.wait_for(self._ready.wait(), left)
+                    except asyncio.TimeoutError:
+                        break
+            finally:
+                self._holding = False
+        else:
+            while not self._items:
+                await self._ready.wait()
+                self._ready.clear()
+        self._scheduled = False  # before draining: text put from now on wakes the loop again
         out = []
         while True:
             try:
@@ -387,8 +403,8 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
 
         if not parsed.stream:
             try:
-                while backlog[-1][0] == "delta":
-                    backlog = await events.get()
+                while backlog[-1][0] == "delta":  # text does not matter here: wait for the end
+                    backlog = await events.get(hold_s=60.0)
             finally:
                 release()
             item = backlog[-1]
@@ -474,7 +490,8 @@ def create_app(engine: CaptionEngine, dispatcher: Dispatcher, store: ImageStore,
                     if out:
                         yield "".join(out)  # one write for everything ready
                         out = []
-                    items = await events.get(None if not held else next_flush - clock())
+                    # Held text waits for its time (more may join it); the end comes at once.
+                    items = await events.get(hold_s=next_flush - clock() if held else None)
             finally:
                 release()
 

@@ -212,9 +212,18 @@ def test_request_events_cross_threads_in_order() -> None:
         got: list[list[tuple[Any, ...]]] = [[] for _ in queues]
         for q, out in zip(queues, got):
             while not out or out[-1][0] != "done":
-                out.extend(await asyncio.wait_for(q.get(), 10))
+                out.extend(await asyncio.wait_for(q.get(hold_s=0.005 if len(out) % 2 else None), 10))
         thread.join()
-        assert await queues[0].get(timeout=0.01) == []
+        assert await queues[0].get(hold_s=0.01) == []
+        # Holding: text does not end the wait, the final event does, at once.
+        q = RequestEvents(waker)
+        q.put(("delta", 0, "a", False))
+        started = loop.time()
+        threading.Timer(0.05, q.put, [("delta", 0, "b", False)]).start()
+        threading.Timer(0.15, q.put, [("done", None)]).start()
+        held = await q.get(hold_s=5.0)
+        assert 0.1 < loop.time() - started < 2.0
+        assert [item[0] for item in held] == ["delta", "delta", "done"]
         return got
 
     for out in asyncio.run(main()):
