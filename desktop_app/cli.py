@@ -149,7 +149,7 @@ class ProgressBar:
         eta = (self.total - finished) * elapsed / finished if finished else 0.0
         filled = int(30 * finished / self.total)
         line = (f"\r[{'#' * filled}{'.' * (30 - filled)}] {finished}/{self.total} "
-                f"{rate:.2f} img/s ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+                f"{rate:.2f} files/s ETA {int(eta) // 60}:{int(eta) % 60:02d}"
                 + (f" failed {failed}" if failed else ""))
         self.stream.write(line)
         self.stream.flush()

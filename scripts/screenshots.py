@@ -2,7 +2,8 @@
 
     PYTHONPATH=. python scripts/screenshots.py OUT_DIR [--model FOLDER] [--language ru]
 
-Saves 01-empty, 02-grid, 03-streaming, 04-edited, 05-models and 06-export PNGs. The
+Saves 01-empty, 02-grid, 03-streaming, 04-edited, 05-models, 06-export and
+07-settings-video (the settings dock at its Video section) PNGs. The
 captions of the tiny model are random text (it has random weights); the layout is real.
 """
 
@@ -310,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         dialog.close()
     else:
         print("warning: no export dialog in this build", file=sys.stderr)
+    panel = window.settings_panel
+    panel.ensureWidgetVisible(panel.video_settings, 0, 160)  # the Video section, mid-dock
+    settle(app, 0.3)
+    window.settings_dock.grab().save(str(out / "07-settings-video.png"))
     window.close()
     for name in sorted(p.name for p in out.glob("*.png")):
         print(out / name)

@@ -200,7 +200,7 @@ class CaptionPanel(QWidget):
         self.failure_label.setWordWrap(True)
         self.failure_label.setStyleSheet(f"color: {style.DANGER};")
         self.editor = CaptionEditor(self)
-        self.editor.setPlaceholderText(self.tr("No caption yet. Press Ctrl+Enter to caption this image, or type one."))
+        self.editor.setPlaceholderText(self.tr("No caption yet. Press Ctrl+Enter to caption this file, or type one."))
         self.editor.textChanged.connect(self._on_editor_text_changed)
         self.editor.focus_lost.connect(self.flush)
         self.editor.undo_requested.connect(self.undo_requested)
@@ -348,7 +348,7 @@ class CaptionPanel(QWidget):
             widget.setVisible(item is not None)
         self._update_review_buttons()
         if item is None:
-            self.name_label.setText(self.tr("No image selected"))
+            self.name_label.setText(self.tr("No file selected"))
             self.truncated_chip.hide()
             self.failure_label.hide()
             self.save_label.clear()
@@ -441,7 +441,7 @@ class CaptionPanel(QWidget):
             return
         self.video_player.close_video()
         if item is None:
-            self.preview.set_pixmap(None, self.tr("Select an image to see it here"))
+            self.preview.set_pixmap(None, self.tr("Select a file to see it here"))
             return
         self.preview.set_pixmap(thumbnail, self.tr("Loading…"))
         self._pool.start(_PreviewJob(self._preview_id, item.path, self._relay))

@@ -52,8 +52,8 @@ class EditControllerMixin:
                            partial(self._on_write_failed, current))
         if len(paths) > 1:
             n = len(paths)
-            text = {"approved": self.tr("Approved %1 image(s)"), "flagged": self.tr("Flagged %1 image(s)")}.get(
-                review, self.tr("Cleared the mark of %1 image(s)"))
+            text = {"approved": self.tr("Approved %1 file(s)"), "flagged": self.tr("Flagged %1 file(s)")}.get(
+                review, self.tr("Cleared the mark of %1 file(s)"))
             text = plural(text, n).replace("%1", f"{n:,}")
             self.statusBar().showMessage(text, 3000)
 
@@ -183,7 +183,7 @@ class EditControllerMixin:
         self.caption_panel.flush()
         items = self._selected_captions()
         if not items:
-            self.statusBar().showMessage(self.tr("Select the images to change first (Ctrl+A selects all)"), 5000)
+            self.statusBar().showMessage(self.tr("Select the files to change first (Ctrl+A selects all)"), 5000)
             return None
         dialog = AffixDialog(items, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -324,7 +324,7 @@ class FindReplaceDialog(QDialog):
         self.case_check = QCheckBox(self.tr("Match case"))
         self.word_check = QCheckBox(self.tr("Whole words"))
         self.all_radio = QRadioButton(self.tr("All captions in the folder"))
-        self.selected_radio = QRadioButton(self.tr("Selected images only"))
+        self.selected_radio = QRadioButton(self.tr("Selected files only"))
         self.all_radio.setChecked(True)
         self.count_label = QLabel()
         self.count_label.setObjectName("heading")

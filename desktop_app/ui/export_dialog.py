@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # (format, label, one-line explanation)
 FORMAT_CHOICES: tuple[tuple[str, str, str], ...] = (
-    ("txt", QT_TRANSLATE_NOOP("ExportDialog", "Text sidecars"), QT_TRANSLATE_NOOP("ExportDialog", "One caption file beside each image (photo.jpg → photo.txt), as "
+    ("txt", QT_TRANSLATE_NOOP("ExportDialog", "Text sidecars"), QT_TRANSLATE_NOOP("ExportDialog", "One caption file beside each file (photo.jpg → photo.txt), as "
      "kohya, OneTrainer and taggui read them.")),
     ("jsonl", "JSON Lines", QT_TRANSLATE_NOOP("ExportDialog", "One captions.jsonl, a JSON object per line: path, caption, "
      "variants, status, model, prompt, seed.")),
@@ -251,7 +251,7 @@ class ExportDialog(QDialog):
         fmt = self.fmt
         self.format_help.setText(self.tr(next(help_ for key, _, help_ in FORMAT_CHOICES if key == fmt)))
         sidecars = fmt in ("txt", "xmp")
-        self.beside_radio.setText(self.tr("Beside the images") if sidecars
+        self.beside_radio.setText(self.tr("Beside the files") if sidecars
                                   else self.tr("The media folder (%1 at its root)").replace("%1", TABLE_NAMES[fmt]))
         self.variants_combo.setEnabled(fmt == "txt")
         self.ext_edit.setEnabled(fmt == "txt")

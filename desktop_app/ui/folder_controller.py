@@ -96,7 +96,7 @@ class FolderControllerMixin:
     def choose_folder(self) -> None:
         """Ask for a folder and open it."""
         start = self.last_folder() or str(Path.home())
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Open a folder of images"), start)
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Open a folder of images and videos"), start)
         if folder:
             self.open_folder(folder)
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QButtonGroup, QFrame, QHBoxLayout, QLineEdit, QMen
 from . import style
 from .grid_query import FilterBox
 from .media_model import STATUS_FILTERS, MediaItem
+from .i18n import plural
 
 _FILTER_PILLS = (("all", QT_TRANSLATE_NOOP("GridControllerMixin", "All")),
                  ("uncaptioned", QT_TRANSLATE_NOOP("GridControllerMixin", "To do")),
@@ -199,7 +200,7 @@ class GridControllerMixin:
         for key in ("truncated", "approved", "flagged"):  # shown once there is something to show
             self.filter_buttons[key].setVisible(numbers[key] > 0 or self.proxy.status_filter() == key)
         if total:
-            self.counts_label.setText(self.tr("%1 images · %2 captioned").replace("%1", f"{total:,}").replace(
+            self.counts_label.setText(plural(self.tr("%1 file(s) · %2 captioned"), total).replace("%1", f"{total:,}").replace(
                 "%2", f"{numbers['done'] + numbers['edited']:,}"))
         else:
             self.counts_label.clear()

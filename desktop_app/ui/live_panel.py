@@ -372,7 +372,7 @@ class LogPanel(QWidget):
                 item.setToolTip(message)
             self.table.setItem(row, column, item)
         self.table.scrollToBottom()
-        self.summary.setText(plural(self.tr("%n problem(s) · double-click a row to show its image", "", row + 1), row + 1))
+        self.summary.setText(plural(self.tr("%n problem(s) · double-click a row to show its file", "", row + 1), row + 1))
         self.count_changed.emit(row + 1)
 
     def rows(self) -> list[tuple[str, str]]:

@@ -46,7 +46,7 @@ class RunControllerMixin:
         if not selected and self.grid.current_path() is not None:
             selected = [self.grid.current_path()]
         if not selected:
-            self.statusBar().showMessage(self.tr("Select images first (Ctrl+A selects all)"), 5000)
+            self.statusBar().showMessage(self.tr("Select files first (Ctrl+A selects all)"), 5000)
             return
         self._begin_run(selected)
 
@@ -60,6 +60,9 @@ class RunControllerMixin:
             settings.params().validate()
         except ValueError as exc:
             self.show_banner(self.tr("Cannot caption: %1").replace("%1", str(exc)), None)
+            return
+        if self.settings_panel.problem():  # e.g. a video trim that ends before it starts
+            self.show_banner(self.tr("Cannot caption: %1").replace("%1", self.settings_panel.problem()), None)
             return
         self._starting = True
         self._update_actions()
@@ -80,8 +83,8 @@ class RunControllerMixin:
         if not paths:
             self.stage_label.setText(self.tr("Ready"))
             self.statusBar().showMessage(
-                (self.tr("Nothing to caption: every selected image is already captioned or edited.") if selection
-                 else self.tr("Nothing to caption: every image is already captioned or edited."))
+                (self.tr("Nothing to caption: every selected file is already captioned or edited.") if selection
+                 else self.tr("Nothing to caption: every file is already captioned or edited."))
                 + " " + self.tr("Choose “Overwrite” under Run settings to caption them again."), 8000)
             self._update_actions()
             return
@@ -161,6 +164,10 @@ class RunControllerMixin:
         if stage == "idle" and self._job is not None:
             return  # the job's own end says how it went
         words = self.tr(_STAGE_WORDS[stage]) if stage in _STAGE_WORDS else stage.title()
+        if stage == "captioning" and self._job is not None:  # the engine's detail is English
+            n = len(self._job.request.items)
+            self.stage_label.setText(plural(self.tr("%1: %2 file(s)"), n).replace("%2", f"{n:,}").replace("%1", words))
+            return
         self.stage_label.setText(self.tr("%1: %2").replace("%2", detail).replace("%1", words) if detail and stage in ("loading", "captioning") else words)
 
     @Slot(str)
@@ -269,7 +276,7 @@ class RunControllerMixin:
         self.progress_bar.set_progress(done + failed, total)
         failed_text = self.tr(" · %1 failed").replace("%1", f"{failed:,}") if failed else ""
         self.progress_label.setText(f"{done + failed:,} / {total:,}{failed_text}")
-        rate = self.tr("%1 images/s").replace("%1", f"{per_s:.2f}" if per_s < 10 else f"{per_s:.0f}")
+        rate = self.tr("%1 files/s").replace("%1", f"{per_s:.2f}" if per_s < 10 else f"{per_s:.0f}")
         self.rate_label.setText(self.tr("%1 · %2 left").replace("%2", _eta(eta)).replace("%1", rate) if eta >= 0 else rate)
 
     @Slot(int, bool)
@@ -300,7 +307,7 @@ class RunControllerMixin:
         self._job_library = None
         self._before_run = {}
         done = len(self._finished_in_run)
-        self.stage_label.setText(plural(self.tr("%1: %2 image(s)"), done).replace("%2", f"{done:,}").replace("%1", word))
+        self.stage_label.setText(plural(self.tr("%1: %2 file(s)"), done).replace("%2", f"{done:,}").replace("%1", word))
         self.progress_bar.hide()
         self.rate_label.setText(self.rate_label.text().split(" · ")[0])
         self._update_actions()

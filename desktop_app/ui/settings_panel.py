@@ -1,4 +1,4 @@
-"""The run settings: model, prompt, generation parameters, image size cap and run policy."""
+"""The run settings: model, prompt, generation parameters, image size cap, video sampling and run policy."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QVBoxLayout, QWidget)
 
 from ..engine import DEFAULT_MODEL, KNOWN_MODELS, CaptionRequest, GenerationParams, LoadOptions
+from ..engine.types import VideoOptions
 from ..engine.prompts import DEFAULT_PRESET, PRESETS
 from ..engine.remote import RemoteOptions, parse_endpoints
 from ..library import RunPolicy
@@ -24,6 +25,7 @@ from . import style
 from .language_chooser import LanguageChooser
 from .prompt_composer import FIELDS as PROMPT_FIELDS
 from .prompt_composer import PromptComposer, upgrade_prompt_fields
+from .video_settings import VideoSettings
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,10 @@ class RunSettings:
     prompt_options: tuple[str, ...] = ()
     caption_language: str = "en"
     user_preset: str = ""
+    video_fps: float = 2.0  # video sampling (VideoOptions); a trim of 0 = from the start / to the end
+    video_max_frames: int = 64
+    video_start: float = 0.0
+    video_end: float = 0.0
 
     @property
     def max_pixels(self) -> int | None:
@@ -85,12 +91,17 @@ class RunSettings:
                                 top_p=self.top_p, top_k=self.top_k, seed=self.seed,
                                 variants=self.variants)
 
+    def video(self) -> VideoOptions:
+        """How video files are sampled into frames."""
+        return VideoOptions(fps=self.video_fps, max_frames=self.video_max_frames,
+                            start=self.video_start or None, end=self.video_end or None)
+
     def request(self, paths: Sequence[Path]) -> CaptionRequest:
         """A request captioning `paths` with these settings."""
         return CaptionRequest.for_paths(
             paths, prompt=self.prompt.strip() or PRESETS[DEFAULT_PRESET],
             system_prompt=self.system_prompt.strip() or None, params=self.params(),
-            max_pixels=self.max_pixels, batch_size=self.batch_size or None)
+            max_pixels=self.max_pixels, batch_size=self.batch_size or None, video=self.video())
 
     def load_options(self) -> LoadOptions:
         """How to load the model."""
@@ -195,6 +206,10 @@ class SettingsPanel(QScrollArea):
         layout.addLayout(self._build_generation())
         layout.addWidget(_title(self.tr("Images")))
         layout.addLayout(self._build_images())
+        layout.addWidget(_title(self.tr("Video")))
+        self.video_settings = VideoSettings()
+        self.video_settings.changed.connect(self._on_any_changed)
+        layout.addWidget(self.video_settings)
         layout.addWidget(_title(self.tr("Run")))
         layout.addLayout(self._build_run())
         layout.addWidget(_title(self.tr("Interface")))
@@ -233,6 +248,7 @@ class SettingsPanel(QScrollArea):
         self.backend_combo.addItem(self.tr("Local"), "local")
         self.backend_combo.addItem(self.tr("Remote (OpenAI-compatible)"), "remote")
         self.backend_combo.currentIndexChanged.connect(self._on_any_changed)
+        self.backend_combo.currentIndexChanged.connect(self._on_backend_changed)
         self.endpoints_edit = QLineEdit()
         self.endpoints_edit.setPlaceholderText("http://host:8000/v1, …")
         self.endpoints_edit.setToolTip(self.tr("Comma-separated server URLs (vLLM, SGLang, LM Studio, Ollama, "
@@ -305,7 +321,8 @@ class SettingsPanel(QScrollArea):
         self.sidecar_edit = QLineEdit()
         self.sidecar_edit.setMaximumWidth(90)
         self.sidecar_edit.textChanged.connect(self._on_any_changed)
-        form.addRow(self.tr("When captioning"), self.policy_combo)
+        form.addRow(QLabel(self.tr("When captioning")))  # the policies are long: a row of their own
+        form.addRow(self.policy_combo)
         form.addRow(self.tr("Caption files"), self.sidecar_edit)
         form.addRow("", self.recursive_check)
         return form
@@ -351,7 +368,8 @@ class SettingsPanel(QScrollArea):
             sidecar_ext=self._sidecar_ext(), device=self.device_combo.currentText(),
             dtype=self.dtype_combo.currentText(), quantization=self.quant_combo.currentText(),
             backend=self.backend_combo.currentData(), endpoints=self.endpoints_edit.text().strip(),
-            concurrency=self.concurrency_spin.value(), remote_model=self.remote_model_edit.text().strip())
+            concurrency=self.concurrency_spin.value(), remote_model=self.remote_model_edit.text().strip(),
+            **self.video_settings.values())
 
     def set_settings(self, s: RunSettings) -> None:
         """Show `s` in every field (emits `changed` once)."""
@@ -378,10 +396,17 @@ class SettingsPanel(QScrollArea):
             self.endpoints_edit.setText(s.endpoints)
             self.remote_model_edit.setText(s.remote_model)
             self.concurrency_spin.setValue(s.concurrency)
+            self.video_settings.set_values(video_fps=s.video_fps, video_max_frames=s.video_max_frames,
+                                           video_start=s.video_start, video_end=s.video_end)
         finally:
             self._loading = False
         self._on_resolution_changed(self.resolution_slider.value())
+        self._on_backend_changed()
         self._on_any_changed()
+
+    def problem(self) -> str:
+        """Why a run cannot start with these settings ('' when it can), in the UI's language."""
+        return self.video_settings.problem()
 
     def set_model(self, model: str) -> None:
         """Choose a model (from the model manager)."""
@@ -420,7 +445,16 @@ class SettingsPanel(QScrollArea):
     @Slot(int)
     def _on_resolution_changed(self, value: int) -> None:
         self.resolution_label.setText(token_estimate(RESOLUTION_SIDES[value]))
+        self.video_settings.set_max_side(RESOLUTION_SIDES[value])
         self._on_any_changed()
+
+    @Slot()
+    def _on_backend_changed(self, *_: Any) -> None:
+        remote = self.backend_combo.currentData() == "remote"
+        for widget in (self.endpoints_edit, self.remote_model_edit, self.concurrency_spin):
+            widget.setEnabled(remote)
+        for widget in (self.device_combo, self.dtype_combo, self.quant_combo):  # the server decides
+            widget.setEnabled(not remote)
 
     @Slot()
     def _on_browse_clicked(self) -> None:

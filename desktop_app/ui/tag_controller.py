@@ -192,7 +192,7 @@ class TagController(QObject):
                 item = window._item(window.caption_panel.path)
                 items = [(item.path, item.caption)] if item is not None else []
             if not items:
-                window.statusBar().showMessage(self.tr("Select the images to change first"), 5000)
+                window.statusBar().showMessage(self.tr("Select the files to change first"), 5000)
                 return
         else:
             items = [(item.path, item.caption) for item in window.model.items()]

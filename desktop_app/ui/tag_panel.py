@@ -89,8 +89,8 @@ class TagPanel(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.addAction(style.icon("search", style.MUTED), QLineEdit.ActionPosition.LeadingPosition)
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
-        self.selection_only = QCheckBox(self.tr("Selected images only"))
-        self.selection_only.setToolTip(self.tr("Rename, delete, move and de-duplicate in the selected images "
+        self.selection_only = QCheckBox(self.tr("Selected files only"))
+        self.selection_only.setToolTip(self.tr("Rename, delete, move and de-duplicate in the selected files "
                                                "only (else in the whole folder)"))
         self.separator_edit = QLineEdit(", ")
         self.separator_edit.setFixedWidth(48)
@@ -112,7 +112,7 @@ class TagPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
-        self.table.setToolTip(self.tr("Click: show images with this tag · Double-click: add it to the "
+        self.table.setToolTip(self.tr("Click: show files with this tag · Double-click: add it to the "
                                       "selected captions · Right-click: rename, delete, move to front"))
         self._clicked_tag: str | None = None
         self._click_timer = QTimer(self)
@@ -199,9 +199,9 @@ class TagPanel(QWidget):
     def build_menu(self, tag: str | None) -> QMenu:
         """The context menu for `tag` (None: only the tag-independent actions)."""
         menu = QMenu(self)
-        where = self.tr("in the selected images") if self.selection_only.isChecked() else self.tr("in the folder")
+        where = self.tr("in the selected files") if self.selection_only.isChecked() else self.tr("in the folder")
         if tag is not None:
-            menu.addAction(self.tr("Show images with “%1”").replace("%1", tag),
+            menu.addAction(self.tr("Show files with “%1”").replace("%1", tag),
                            lambda: self.filter_requested.emit(tag))
             menu.addAction(self.tr("Add “%1” to the selected captions").replace("%1", tag),
                            lambda: self.add_requested.emit(tag))

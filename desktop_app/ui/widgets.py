@@ -26,11 +26,11 @@ class DropHint(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._icon = style.icon("drop", style.ACCENT_HOVER)
-        title = QLabel(self.tr("Drop a folder of images here"))
+        title = QLabel(self.tr("Drop a folder of images or videos here"))
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         title.setStyleSheet("font-size: 20pt; font-weight: 600;")
-        sub = QLabel(self.tr("Caption Studio shows every image at once, writes a caption for each with "
-                     "Qwen3-VL,\nand saves it beside the image as a .txt file you can edit."))
+        sub = QLabel(self.tr("Caption Studio shows every image and video at once, writes a caption for each with "
+                     "Qwen3-VL,\nand saves it beside the original as a .txt file you can edit."))
         sub.setAlignment(Qt.AlignmentFlag.AlignCenter)
         sub.setObjectName("muted")
         button = QPushButton(style.icon("folder", "#ffffff"), "  " + self.tr("Open Folder…"))

@@ -46,10 +46,10 @@ class WindowChromeMixin:
                                         [QKeySequence.StandardKey.Open], "folder")
         self.caption_all_action = self._action(self.tr("Caption All"), self.caption_all,
                                                ["Ctrl+Shift+Return", "Ctrl+Shift+Enter"], "sparkles",
-                                               self.tr("Caption every image the run policy allows"))
+                                               self.tr("Caption every file the run policy allows"))
         self.caption_selected_action = self._action(self.tr("Caption Selected"), self.caption_selected,
                                                     ["Ctrl+Return", "Ctrl+Enter"], "selection",
-                                                    self.tr("Caption the selected images"))
+                                                    self.tr("Caption the selected files"))
         self.stop_action = self._action(self.tr("Stop"), self.stop, [], "stop",
                                         self.tr("Stop captioning; finished captions are kept (Esc)"))
         # Esc stops a run, else takes the keyboard back to the grid: always enabled.
@@ -65,8 +65,8 @@ class WindowChromeMixin:
                                          "text-plus", self.tr("Prepend or append text to the selected captions"))
         self.filter_action = self._action(self.tr("Filter"), self.focus_filter, [QKeySequence.StandardKey.Find], "search")
         self.edit_caption_action = self._action(self.tr("Edit Caption"), self.focus_editor, ["F2"])
-        self.previous_action = self._action(self.tr("Previous Image"), partial(self.move_current, -1), ["Alt+Up"])
-        self.next_action = self._action(self.tr("Next Image"), partial(self.move_current, 1), ["Alt+Down"])
+        self.previous_action = self._action(self.tr("Previous File"), partial(self.move_current, -1), ["Alt+Up"])
+        self.next_action = self._action(self.tr("Next File"), partial(self.move_current, 1), ["Alt+Down"])
         self.quit_action = self._action(self.tr("Quit"), self.close, [QKeySequence.StandardKey.Quit])
         self.zoom_in_action = self._action(self.tr("Larger Tiles"), partial(self.zoom, 1.15), [QKeySequence.StandardKey.ZoomIn])
         self.zoom_out_action = self._action(self.tr("Smaller Tiles"), partial(self.zoom, 1 / 1.15),

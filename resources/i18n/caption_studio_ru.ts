@@ -70,10 +70,6 @@
         <translation>Подпись упёрлась в «Макс. новых токенов», не закончившись</translation>
     </message>
     <message>
-        <source>No caption yet. Press Ctrl+Enter to caption this image, or type one.</source>
-        <translation>Подписи пока нет. Нажмите Ctrl+Enter, чтобы подписать это изображение, или введите её сами.</translation>
-    </message>
-    <message>
         <source>Approve</source>
         <translation>Принять</translation>
     </message>
@@ -94,8 +90,12 @@
         <translation>%1 (%2); повторный щелчок снимает отметку</translation>
     </message>
     <message>
-        <source>No image selected</source>
-        <translation>Изображение не выбрано</translation>
+        <source>No caption yet. Press Ctrl+Enter to caption this file, or type one.</source>
+        <translation>Подписи пока нет. Нажмите Ctrl+Enter, чтобы подписать этот файл, или введите её сами.</translation>
+    </message>
+    <message>
+        <source>No file selected</source>
+        <translation>Файл не выбран</translation>
     </message>
     <message>
         <source>Failed: %1</source>
@@ -122,8 +122,8 @@
         <translation>Сохранение…</translation>
     </message>
     <message>
-        <source>Select an image to see it here</source>
-        <translation>Выберите изображение, чтобы увидеть его здесь</translation>
+        <source>Select a file to see it here</source>
+        <translation>Выберите файл, чтобы увидеть его здесь</translation>
     </message>
     <message>
         <source>Loading…</source>
@@ -264,14 +264,14 @@
 <context>
     <name>DropHint</name>
     <message>
-        <source>Drop a folder of images here</source>
-        <translation>Перетащите сюда папку с изображениями</translation>
+        <source>Drop a folder of images or videos here</source>
+        <translation>Перетащите сюда папку с изображениями или видео</translation>
     </message>
     <message>
-        <source>Caption Studio shows every image at once, writes a caption for each with Qwen3-VL,
-and saves it beside the image as a .txt file you can edit.</source>
-        <translation>Caption Studio показывает все изображения сразу, пишет подпись к каждому с помощью Qwen3-VL
-и сохраняет её рядом с изображением в файле .txt, который можно править.</translation>
+        <source>Caption Studio shows every image and video at once, writes a caption for each with Qwen3-VL,
+and saves it beside the original as a .txt file you can edit.</source>
+        <translation>Caption Studio показывает все изображения и видео сразу, пишет подпись к каждому с помощью Qwen3-VL
+и сохраняет её рядом с исходным файлом в файле .txt, который можно править.</translation>
     </message>
     <message>
         <source>Open Folder…</source>
@@ -300,16 +300,16 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Сохранено</translation>
     </message>
     <message>
-        <source>Approved %1 image(s)</source>
-        <translation>Одобрено изображений: %1</translation>
+        <source>Approved %1 file(s)</source>
+        <translation>Одобрено файлов: %1</translation>
     </message>
     <message>
-        <source>Flagged %1 image(s)</source>
-        <translation>Помечено изображений: %1</translation>
+        <source>Flagged %1 file(s)</source>
+        <translation>Помечено файлов: %1</translation>
     </message>
     <message>
-        <source>Cleared the mark of %1 image(s)</source>
-        <translation>Снята отметка, изображений: %1</translation>
+        <source>Cleared the mark of %1 file(s)</source>
+        <translation>Снята отметка, файлов: %1</translation>
     </message>
     <message>
         <source>Nothing to redo</source>
@@ -340,8 +340,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>%1: %2%3. Ctrl+Z / Ctrl+Y — отменить или повторить.</translation>
     </message>
     <message>
-        <source>Select the images to change first (Ctrl+A selects all)</source>
-        <translation>Сначала выберите изображения для изменения (Ctrl+A — выбрать все)</translation>
+        <source>Select the files to change first (Ctrl+A selects all)</source>
+        <translation>Сначала выберите файлы для изменения (Ctrl+A — выбрать все)</translation>
     </message>
 </context>
 <context>
@@ -351,8 +351,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Текстовые файлы рядом</translation>
     </message>
     <message>
-        <source>One caption file beside each image (photo.jpg → photo.txt), as kohya, OneTrainer and taggui read them.</source>
-        <translation>Файл подписи рядом с каждым изображением (photo.jpg → photo.txt), как их читают kohya, OneTrainer и taggui.</translation>
+        <source>One caption file beside each file (photo.jpg → photo.txt), as kohya, OneTrainer and taggui read them.</source>
+        <translation>Файл подписи рядом с каждым файлом (photo.jpg → photo.txt), как их читают kohya, OneTrainer и taggui.</translation>
     </message>
     <message>
         <source>One captions.jsonl, a JSON object per line: path, caption, variants, status, model, prompt, seed.</source>
@@ -475,8 +475,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Обзор…</translation>
     </message>
     <message>
-        <source>Beside the images</source>
-        <translation>Рядом с изображениями</translation>
+        <source>Beside the files</source>
+        <translation>Рядом с файлами</translation>
     </message>
     <message>
         <source>The media folder (%1 at its root)</source>
@@ -542,8 +542,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Все подписи в папке</translation>
     </message>
     <message>
-        <source>Selected images only</source>
-        <translation>Только выбранные изображения</translation>
+        <source>Selected files only</source>
+        <translation>Только выбранные файлы</translation>
     </message>
     <message>
         <source>A preview of the first changes appears here.</source>
@@ -620,8 +620,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Очистить список недавних папок</translation>
     </message>
     <message>
-        <source>Open a folder of images</source>
-        <translation>Открыть папку с изображениями</translation>
+        <source>Open a folder of images and videos</source>
+        <translation>Открыть папку с изображениями и видео</translation>
     </message>
     <message>
         <source>“%1” is not a folder (or no longer exists).</source>
@@ -711,8 +711,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Выбрано: %1</translation>
     </message>
     <message>
-        <source>%1 images · %2 captioned</source>
-        <translation>%1 изобр. · подписано %2</translation>
+        <source>%1 file(s) · %2 captioned</source>
+        <translation>файлов: %1 · подписано: %2</translation>
     </message>
 </context>
 <context>
@@ -800,11 +800,11 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Очистить</translation>
     </message>
     <message numerus="yes">
-        <source>%n problem(s) · double-click a row to show its image</source>
+        <source>%n problem(s) · double-click a row to show its file</source>
         <translation>
-            <numerusform>%n проблема · двойной щелчок по строке покажет изображение</numerusform>
-            <numerusform>%n проблемы · двойной щелчок по строке покажет изображение</numerusform>
-            <numerusform>%n проблем · двойной щелчок по строке покажет изображение</numerusform>
+            <numerusform>%n проблема · двойной щелчок по строке покажет файл</numerusform>
+            <numerusform>%n проблемы · двойной щелчок по строке покажет файл</numerusform>
+            <numerusform>%n проблем · двойной щелчок по строке покажет файл</numerusform>
         </translation>
     </message>
 </context>
@@ -1253,10 +1253,6 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Готово</translation>
     </message>
     <message>
-        <source>Select images first (Ctrl+A selects all)</source>
-        <translation>Сначала выберите изображения (Ctrl+A — выбрать все)</translation>
-    </message>
-    <message>
         <source>Cannot caption: %1</source>
         <translation>Не удаётся подписать: %1</translation>
     </message>
@@ -1265,12 +1261,16 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Подготовка…</translation>
     </message>
     <message>
-        <source>Nothing to caption: every selected image is already captioned or edited.</source>
-        <translation>Подписывать нечего: все выбранные изображения уже подписаны или изменены.</translation>
+        <source>Select files first (Ctrl+A selects all)</source>
+        <translation>Сначала выберите файлы (Ctrl+A — выбрать все)</translation>
     </message>
     <message>
-        <source>Nothing to caption: every image is already captioned or edited.</source>
-        <translation>Подписывать нечего: все изображения уже подписаны или изменены.</translation>
+        <source>Nothing to caption: every selected file is already captioned or edited.</source>
+        <translation>Подписывать нечего: все выбранные файлы уже подписаны или изменены.</translation>
+    </message>
+    <message>
+        <source>Nothing to caption: every file is already captioned or edited.</source>
+        <translation>Подписывать нечего: все файлы уже подписаны или изменены.</translation>
     </message>
     <message>
         <source>Choose “Overwrite” under Run settings to caption them again.</source>
@@ -1305,8 +1305,12 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation> · с ошибкой: %1</translation>
     </message>
     <message>
-        <source>%1 images/s</source>
-        <translation>%1 изобр./с</translation>
+        <source>%1 files/s</source>
+        <translation>%1 файл./с</translation>
+    </message>
+    <message>
+        <source>%1: %2 file(s)</source>
+        <translation>%1 · файлов: %2</translation>
     </message>
     <message>
         <source>%1 · %2 left</source>
@@ -1327,10 +1331,6 @@ and saves it beside the image as a .txt file you can edit.</source>
     <message>
         <source>Failed</source>
         <translation>Сбой</translation>
-    </message>
-    <message>
-        <source>%1: %2 image(s)</source>
-        <translation>%1 · изображений: %2</translation>
     </message>
 </context>
 <context>
@@ -1371,6 +1371,10 @@ and saves it beside the image as a .txt file you can edit.</source>
     <message>
         <source>Images</source>
         <translation>Изображения</translation>
+    </message>
+    <message>
+        <source>Video</source>
+        <translation>Видео</translation>
     </message>
     <message>
         <source>Run</source>
@@ -1512,8 +1516,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Теги</translation>
     </message>
     <message>
-        <source>Select the images to change first</source>
-        <translation>Сначала выберите изображения для изменения</translation>
+        <source>Select the files to change first</source>
+        <translation>Сначала выберите файлы для изменения</translation>
     </message>
     <message>
         <source>No caption changes</source>
@@ -1577,20 +1581,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Поиск тегов</translation>
     </message>
     <message>
-        <source>Selected images only</source>
-        <translation>Только выбранные изображения</translation>
-    </message>
-    <message>
-        <source>Rename, delete, move and de-duplicate in the selected images only (else in the whole folder)</source>
-        <translation>Переименовывать, удалять, перемещать и убирать дубли только в выбранных изображениях (иначе во всей папке)</translation>
-    </message>
-    <message>
         <source>What separates tags in a caption</source>
         <translation>Чем разделяются теги в подписи</translation>
-    </message>
-    <message>
-        <source>Click: show images with this tag · Double-click: add it to the selected captions · Right-click: rename, delete, move to front</source>
-        <translation>Щелчок: показать изображения с этим тегом · Двойной щелчок: добавить его к выбранным подписям · Правый щелчок: переименовать, удалить, переместить в начало</translation>
     </message>
     <message>
         <source>Separator</source>
@@ -1609,16 +1601,28 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Тегов пока нет</translation>
     </message>
     <message>
-        <source>in the selected images</source>
-        <translation>в выбранных изображениях</translation>
-    </message>
-    <message>
         <source>in the folder</source>
         <translation>во всей папке</translation>
     </message>
     <message>
-        <source>Show images with “%1”</source>
-        <translation>Показать изображения с «%1»</translation>
+        <source>Selected files only</source>
+        <translation>Только выбранные файлы</translation>
+    </message>
+    <message>
+        <source>Rename, delete, move and de-duplicate in the selected files only (else in the whole folder)</source>
+        <translation>Переименовывать, удалять, перемещать и убирать дубли только в выбранных файлах (иначе во всей папке)</translation>
+    </message>
+    <message>
+        <source>Click: show files with this tag · Double-click: add it to the selected captions · Right-click: rename, delete, move to front</source>
+        <translation>Щелчок: показать файлы с этим тегом · Двойной щелчок: добавить его к выбранным подписям · Правый щелчок: переименовать, удалить, переместить в начало</translation>
+    </message>
+    <message>
+        <source>in the selected files</source>
+        <translation>в выбранных файлах</translation>
+    </message>
+    <message>
+        <source>Show files with “%1”</source>
+        <translation>Показать файлы с «%1»</translation>
     </message>
     <message>
         <source>Add “%1” to the selected captions</source>
@@ -1747,6 +1751,58 @@ and saves it beside the image as a .txt file you can edit.</source>
     </message>
 </context>
 <context>
+    <name>VideoSettings</name>
+    <message>
+        <source>≤ %1 frames × %2 ≈ %3 visual tokens</source>
+        <extracomment>Qwen3-VL&apos;s video processor (cap_pixels_per_frame, as the engine asks): a frame pair costs at most 768 tokens, and all frames share a budget of 24,576 32x32-pixel patches (the checkpoints&apos; video_preprocessor_config longest_edge), so more frames means smaller frames.</extracomment>
+        <translation>≤ %1 кадр. × %2 ≈ %3 визуальных токенов</translation>
+    </message>
+    <message>
+        <source>The video end (%1 s) must be after its start (%2 s).</source>
+        <translation>Конец видео (%1 с) должен быть позже его начала (%2 с).</translation>
+    </message>
+    <message>
+        <source>Frames sampled per second of video (Qwen3-VL was trained on 2)</source>
+        <translation>Сколько кадров брать на секунду видео (Qwen3-VL обучена на 2)</translation>
+    </message>
+    <message>
+        <source>At most this many frames per video; longer videos are sampled more sparsely</source>
+        <translation>Не больше стольких кадров на видео; из длинных видео кадры берутся реже</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>Начало</translation>
+    </message>
+    <message>
+        <source>Caption videos from this time on (seconds; Start = from the beginning)</source>
+        <translation>Подписывать видео начиная с этого момента (секунды; «Начало» — с самого начала)</translation>
+    </message>
+    <message>
+        <source>End</source>
+        <translation>Конец</translation>
+    </message>
+    <message>
+        <source>Caption videos up to this time (seconds; End = to the end)</source>
+        <translation>Подписывать видео до этого момента (секунды; «Конец» — до самого конца)</translation>
+    </message>
+    <message>
+        <source>Frames per second</source>
+        <translation>Кадров в секунду</translation>
+    </message>
+    <message>
+        <source>Max frames</source>
+        <translation>Макс. кадров</translation>
+    </message>
+    <message>
+        <source>Trim (s)</source>
+        <translation>Отрезок (с)</translation>
+    </message>
+    <message>
+        <source>Visual tokens of one video at the resolution cap: frames × tokens per frame. Qwen3-VL shrinks the frames of a long video so that they share one budget.</source>
+        <translation>Визуальные токены одного видео при текущем ограничении разрешения: кадры × токены на кадр. Qwen3-VL уменьшает кадры длинного видео, чтобы они уместились в один общий бюджет.</translation>
+    </message>
+</context>
+<context>
     <name>VideoTiles</name>
     <message>
         <source>Video</source>
@@ -1774,16 +1830,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Подписать все</translation>
     </message>
     <message>
-        <source>Caption every image the run policy allows</source>
-        <translation>Подписать все изображения, которые допускает правило запуска</translation>
-    </message>
-    <message>
         <source>Caption Selected</source>
         <translation>Подписать выбранные</translation>
-    </message>
-    <message>
-        <source>Caption the selected images</source>
-        <translation>Подписать выбранные изображения</translation>
     </message>
     <message>
         <source>Stop</source>
@@ -1842,12 +1890,20 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>Редактировать подпись</translation>
     </message>
     <message>
-        <source>Previous Image</source>
-        <translation>Предыдущее изображение</translation>
+        <source>Caption every file the run policy allows</source>
+        <translation>Подписать все файлы, которые допускает правило запуска</translation>
     </message>
     <message>
-        <source>Next Image</source>
-        <translation>Следующее изображение</translation>
+        <source>Caption the selected files</source>
+        <translation>Подписать выбранные файлы</translation>
+    </message>
+    <message>
+        <source>Previous File</source>
+        <translation>Предыдущий файл</translation>
+    </message>
+    <message>
+        <source>Next File</source>
+        <translation>Следующий файл</translation>
     </message>
     <message>
         <source>Quit</source>

@@ -66,10 +66,6 @@
         <translation>描述在结束前达到了“最大新令牌数”</translation>
     </message>
     <message>
-        <source>No caption yet. Press Ctrl+Enter to caption this image, or type one.</source>
-        <translation>尚无描述。按 Ctrl+Enter 为此图像生成描述，或直接输入。</translation>
-    </message>
-    <message>
         <source>Approve</source>
         <translation>通过</translation>
     </message>
@@ -90,8 +86,12 @@
         <translation>%1（%2）；再次点击可清除</translation>
     </message>
     <message>
-        <source>No image selected</source>
-        <translation>未选择图像</translation>
+        <source>No caption yet. Press Ctrl+Enter to caption this file, or type one.</source>
+        <translation>尚无描述。按 Ctrl+Enter 为此文件生成描述，或直接输入。</translation>
+    </message>
+    <message>
+        <source>No file selected</source>
+        <translation>未选择文件</translation>
     </message>
     <message>
         <source>Failed: %1</source>
@@ -118,8 +118,8 @@
         <translation>正在保存…</translation>
     </message>
     <message>
-        <source>Select an image to see it here</source>
-        <translation>选择图像后将在此显示</translation>
+        <source>Select a file to see it here</source>
+        <translation>选择文件后将在此显示</translation>
     </message>
     <message>
         <source>Loading…</source>
@@ -252,14 +252,14 @@
 <context>
     <name>DropHint</name>
     <message>
-        <source>Drop a folder of images here</source>
-        <translation>将图像文件夹拖放到此处</translation>
+        <source>Drop a folder of images or videos here</source>
+        <translation>将图像或视频文件夹拖放到此处</translation>
     </message>
     <message>
-        <source>Caption Studio shows every image at once, writes a caption for each with Qwen3-VL,
-and saves it beside the image as a .txt file you can edit.</source>
-        <translation>Caption Studio 一次显示所有图像，用 Qwen3-VL 为每张图像撰写描述，
-并将其保存为图像旁可编辑的 .txt 文件。</translation>
+        <source>Caption Studio shows every image and video at once, writes a caption for each with Qwen3-VL,
+and saves it beside the original as a .txt file you can edit.</source>
+        <translation>Caption Studio 一次显示所有图像和视频，用 Qwen3-VL 为每个文件撰写描述，
+并将其保存为原文件旁可编辑的 .txt 文件。</translation>
     </message>
     <message>
         <source>Open Folder…</source>
@@ -288,16 +288,16 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>已保存</translation>
     </message>
     <message>
-        <source>Approved %1 image(s)</source>
-        <translation>已通过 %1 张图像</translation>
+        <source>Approved %1 file(s)</source>
+        <translation>已通过 %1 个文件</translation>
     </message>
     <message>
-        <source>Flagged %1 image(s)</source>
-        <translation>已标记 %1 张图像</translation>
+        <source>Flagged %1 file(s)</source>
+        <translation>已标记 %1 个文件</translation>
     </message>
     <message>
-        <source>Cleared the mark of %1 image(s)</source>
-        <translation>已清除 %1 张图像的标记</translation>
+        <source>Cleared the mark of %1 file(s)</source>
+        <translation>已清除 %1 个文件的标记</translation>
     </message>
     <message>
         <source>Nothing to redo</source>
@@ -328,8 +328,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>%1：%2%3。按 Ctrl+Z / Ctrl+Y 撤销或重做。</translation>
     </message>
     <message>
-        <source>Select the images to change first (Ctrl+A selects all)</source>
-        <translation>请先选择要修改的图像（Ctrl+A 全选）</translation>
+        <source>Select the files to change first (Ctrl+A selects all)</source>
+        <translation>请先选择要修改的文件（Ctrl+A 全选）</translation>
     </message>
 </context>
 <context>
@@ -339,8 +339,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>旁挂文本文件</translation>
     </message>
     <message>
-        <source>One caption file beside each image (photo.jpg → photo.txt), as kohya, OneTrainer and taggui read them.</source>
-        <translation>每张图像旁一个描述文件（photo.jpg → photo.txt），kohya、OneTrainer 和 taggui 均可读取。</translation>
+        <source>One caption file beside each file (photo.jpg → photo.txt), as kohya, OneTrainer and taggui read them.</source>
+        <translation>每个文件旁一个描述文件（photo.jpg → photo.txt），kohya、OneTrainer 和 taggui 均可读取。</translation>
     </message>
     <message>
         <source>One captions.jsonl, a JSON object per line: path, caption, variants, status, model, prompt, seed.</source>
@@ -463,8 +463,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <source>Beside the images</source>
-        <translation>图像旁</translation>
+        <source>Beside the files</source>
+        <translation>原文件旁</translation>
     </message>
     <message>
         <source>The media folder (%1 at its root)</source>
@@ -530,8 +530,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>文件夹中的所有描述</translation>
     </message>
     <message>
-        <source>Selected images only</source>
-        <translation>仅所选图像</translation>
+        <source>Selected files only</source>
+        <translation>仅所选文件</translation>
     </message>
     <message>
         <source>A preview of the first changes appears here.</source>
@@ -602,8 +602,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>清除最近的文件夹</translation>
     </message>
     <message>
-        <source>Open a folder of images</source>
-        <translation>打开图像文件夹</translation>
+        <source>Open a folder of images and videos</source>
+        <translation>打开图像和视频文件夹</translation>
     </message>
     <message>
         <source>“%1” is not a folder (or no longer exists).</source>
@@ -693,8 +693,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>已选择 %1 项</translation>
     </message>
     <message>
-        <source>%1 images · %2 captioned</source>
-        <translation>%1 张图像 · %2 张有描述</translation>
+        <source>%1 file(s) · %2 captioned</source>
+        <translation>%1 个文件 · %2 个有描述</translation>
     </message>
 </context>
 <context>
@@ -778,9 +778,9 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>清除</translation>
     </message>
     <message numerus="yes">
-        <source>%n problem(s) · double-click a row to show its image</source>
+        <source>%n problem(s) · double-click a row to show its file</source>
         <translation>
-            <numerusform>%n 个问题 · 双击某行可显示其图像</numerusform>
+            <numerusform>%n 个问题 · 双击某行可显示其文件</numerusform>
         </translation>
     </message>
 </context>
@@ -1229,10 +1229,6 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <source>Select images first (Ctrl+A selects all)</source>
-        <translation>请先选择图像（Ctrl+A 全选）</translation>
-    </message>
-    <message>
         <source>Cannot caption: %1</source>
         <translation>无法生成描述：%1</translation>
     </message>
@@ -1241,12 +1237,16 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>正在准备…</translation>
     </message>
     <message>
-        <source>Nothing to caption: every selected image is already captioned or edited.</source>
-        <translation>没有需要生成描述的图像：所选图像都已有描述或已编辑。</translation>
+        <source>Select files first (Ctrl+A selects all)</source>
+        <translation>请先选择文件（Ctrl+A 全选）</translation>
     </message>
     <message>
-        <source>Nothing to caption: every image is already captioned or edited.</source>
-        <translation>没有需要生成描述的图像：所有图像都已有描述或已编辑。</translation>
+        <source>Nothing to caption: every selected file is already captioned or edited.</source>
+        <translation>没有需要生成描述的文件：所选文件都已有描述或已编辑。</translation>
+    </message>
+    <message>
+        <source>Nothing to caption: every file is already captioned or edited.</source>
+        <translation>没有需要生成描述的文件：所有文件都已有描述或已编辑。</translation>
     </message>
     <message>
         <source>Choose “Overwrite” under Run settings to caption them again.</source>
@@ -1281,8 +1281,12 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation> · %1 个失败</translation>
     </message>
     <message>
-        <source>%1 images/s</source>
-        <translation>%1 张/秒</translation>
+        <source>%1 files/s</source>
+        <translation>%1 个/秒</translation>
+    </message>
+    <message>
+        <source>%1: %2 file(s)</source>
+        <translation>%1：%2 个文件</translation>
     </message>
     <message>
         <source>%1 · %2 left</source>
@@ -1303,10 +1307,6 @@ and saves it beside the image as a .txt file you can edit.</source>
     <message>
         <source>Failed</source>
         <translation>失败</translation>
-    </message>
-    <message>
-        <source>%1: %2 image(s)</source>
-        <translation>%1：%2 张图像</translation>
     </message>
 </context>
 <context>
@@ -1347,6 +1347,10 @@ and saves it beside the image as a .txt file you can edit.</source>
     <message>
         <source>Images</source>
         <translation>图像</translation>
+    </message>
+    <message>
+        <source>Video</source>
+        <translation>视频</translation>
     </message>
     <message>
         <source>Run</source>
@@ -1488,8 +1492,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>标签</translation>
     </message>
     <message>
-        <source>Select the images to change first</source>
-        <translation>请先选择要修改的图像</translation>
+        <source>Select the files to change first</source>
+        <translation>请先选择要修改的文件</translation>
     </message>
     <message>
         <source>No caption changes</source>
@@ -1551,20 +1555,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>搜索标签</translation>
     </message>
     <message>
-        <source>Selected images only</source>
-        <translation>仅所选图像</translation>
-    </message>
-    <message>
-        <source>Rename, delete, move and de-duplicate in the selected images only (else in the whole folder)</source>
-        <translation>仅在所选图像中重命名、删除、移动和去重（否则作用于整个文件夹）</translation>
-    </message>
-    <message>
         <source>What separates tags in a caption</source>
         <translation>描述中标签之间的分隔符</translation>
-    </message>
-    <message>
-        <source>Click: show images with this tag · Double-click: add it to the selected captions · Right-click: rename, delete, move to front</source>
-        <translation>单击：显示含此标签的图像 · 双击：添加到所选描述 · 右键：重命名、删除、移到最前</translation>
     </message>
     <message>
         <source>Separator</source>
@@ -1583,16 +1575,28 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>暂无标签</translation>
     </message>
     <message>
-        <source>in the selected images</source>
-        <translation>（在所选图像中）</translation>
-    </message>
-    <message>
         <source>in the folder</source>
         <translation>（在整个文件夹中）</translation>
     </message>
     <message>
-        <source>Show images with “%1”</source>
-        <translation>显示含“%1”的图像</translation>
+        <source>Selected files only</source>
+        <translation>仅所选文件</translation>
+    </message>
+    <message>
+        <source>Rename, delete, move and de-duplicate in the selected files only (else in the whole folder)</source>
+        <translation>仅在所选文件中重命名、删除、移动和去重（否则作用于整个文件夹）</translation>
+    </message>
+    <message>
+        <source>Click: show files with this tag · Double-click: add it to the selected captions · Right-click: rename, delete, move to front</source>
+        <translation>单击：显示含此标签的文件 · 双击：添加到所选描述 · 右键：重命名、删除、移到最前</translation>
+    </message>
+    <message>
+        <source>in the selected files</source>
+        <translation>（在所选文件中）</translation>
+    </message>
+    <message>
+        <source>Show files with “%1”</source>
+        <translation>显示含“%1”的文件</translation>
     </message>
     <message>
         <source>Add “%1” to the selected captions</source>
@@ -1721,6 +1725,58 @@ and saves it beside the image as a .txt file you can edit.</source>
     </message>
 </context>
 <context>
+    <name>VideoSettings</name>
+    <message>
+        <source>≤ %1 frames × %2 ≈ %3 visual tokens</source>
+        <extracomment>Qwen3-VL&apos;s video processor (cap_pixels_per_frame, as the engine asks): a frame pair costs at most 768 tokens, and all frames share a budget of 24,576 32x32-pixel patches (the checkpoints&apos; video_preprocessor_config longest_edge), so more frames means smaller frames.</extracomment>
+        <translation>≤ %1 帧 × %2 ≈ %3 个视觉令牌</translation>
+    </message>
+    <message>
+        <source>The video end (%1 s) must be after its start (%2 s).</source>
+        <translation>视频结束时间（%1 秒）必须晚于开始时间（%2 秒）。</translation>
+    </message>
+    <message>
+        <source>Frames sampled per second of video (Qwen3-VL was trained on 2)</source>
+        <translation>每秒视频采样的帧数（Qwen3-VL 以 2 帧/秒训练）</translation>
+    </message>
+    <message>
+        <source>At most this many frames per video; longer videos are sampled more sparsely</source>
+        <translation>每个视频最多采样的帧数；较长的视频采样更稀疏</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>开头</translation>
+    </message>
+    <message>
+        <source>Caption videos from this time on (seconds; Start = from the beginning)</source>
+        <translation>从此时间起为视频生成描述（秒；“开头”= 从头开始）</translation>
+    </message>
+    <message>
+        <source>End</source>
+        <translation>结尾</translation>
+    </message>
+    <message>
+        <source>Caption videos up to this time (seconds; End = to the end)</source>
+        <translation>为视频生成描述直到此时间（秒；“结尾”= 直到结束）</translation>
+    </message>
+    <message>
+        <source>Frames per second</source>
+        <translation>每秒帧数</translation>
+    </message>
+    <message>
+        <source>Max frames</source>
+        <translation>最大帧数</translation>
+    </message>
+    <message>
+        <source>Trim (s)</source>
+        <translation>截取（秒）</translation>
+    </message>
+    <message>
+        <source>Visual tokens of one video at the resolution cap: frames × tokens per frame. Qwen3-VL shrinks the frames of a long video so that they share one budget.</source>
+        <translation>在当前分辨率上限下单个视频的视觉令牌数：帧数 × 每帧令牌数。Qwen3-VL 会缩小长视频的帧，使它们共享同一预算。</translation>
+    </message>
+</context>
+<context>
     <name>VideoTiles</name>
     <message>
         <source>Video</source>
@@ -1748,16 +1804,8 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>全部生成描述</translation>
     </message>
     <message>
-        <source>Caption every image the run policy allows</source>
-        <translation>为运行策略允许的所有图像生成描述</translation>
-    </message>
-    <message>
         <source>Caption Selected</source>
         <translation>为所选生成描述</translation>
-    </message>
-    <message>
-        <source>Caption the selected images</source>
-        <translation>为所选图像生成描述</translation>
     </message>
     <message>
         <source>Stop</source>
@@ -1816,12 +1864,20 @@ and saves it beside the image as a .txt file you can edit.</source>
         <translation>编辑描述</translation>
     </message>
     <message>
-        <source>Previous Image</source>
-        <translation>上一张图像</translation>
+        <source>Caption every file the run policy allows</source>
+        <translation>为运行策略允许的所有文件生成描述</translation>
     </message>
     <message>
-        <source>Next Image</source>
-        <translation>下一张图像</translation>
+        <source>Caption the selected files</source>
+        <translation>为所选文件生成描述</translation>
+    </message>
+    <message>
+        <source>Previous File</source>
+        <translation>上一个文件</translation>
+    </message>
+    <message>
+        <source>Next File</source>
+        <translation>下一个文件</translation>
     </message>
     <message>
         <source>Quit</source>

@@ -221,7 +221,7 @@ def test_window_in_russian(qapp: QApplication, make_window: Any, tmp_path: Path)
     assert shown["device_label"] == "Устройство"
     assert shown["pill_all"] == "Все"
     assert shown["stage"] == "Готово"
-    assert shown["drop_hint"] == "Перетащите сюда папку с изображениями"
+    assert shown["drop_hint"] == "Перетащите сюда папку с изображениями или видео"
     assert window.settings_panel.language_chooser.combo.itemText(0) == "Как в системе"
     assert QLocale().language() == QLocale.Language.Russian
     # Qt's own strings (standard buttons) come from qtbase_ru.qm of the PySide6 package.

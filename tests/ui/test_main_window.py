@@ -185,6 +185,8 @@ def test_caption_all_streams_commits_and_writes_sidecars(qtbot: Any, make_window
     window.select_paths([images[1]])
     assert window.caption_panel.path == images[1]
     results = Results(window)
+    stages: list[str] = []
+    window.service.stage_changed.connect(lambda *_: stages.append(window.stage_label.text()))
 
     with qtbot.waitSignal(window.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         window.caption_all()
@@ -193,6 +195,7 @@ def test_caption_all_streams_commits_and_writes_sidecars(qtbot: Any, make_window
         assert not window.caption_all_action.isEnabled() and window.stop_action.isEnabled()
     assert finished.args == [False]
     wait_writes(qtbot, window)
+    assert "Captioning: 7 files" in stages  # counted by the window (the engine's detail is English)
 
     assert set(results.captioned) == set(images)
     assert results.threads == {QThread.currentThread()}
@@ -214,7 +217,7 @@ def test_caption_all_streams_commits_and_writes_sidecars(qtbot: Any, make_window
     # A second run skips what is done; only the failed file is retried.
     with qtbot.waitSignal(window.run_finished, timeout=RUN_TIMEOUT_MS):
         window.caption_all()
-    assert window.stage_label.text() == "Finished: 1 image"
+    assert window.stage_label.text() == "Finished: 1 file"
 
 
 def test_stop_cancels_quickly_and_restores_tiles(qtbot: Any, make_window: Any, tmp_path: Path) -> None:
