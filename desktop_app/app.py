@@ -191,6 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .ui.first_run import start_first_run_checks
 
     start_first_run_checks(window)
+    from .ui.thumb_pruner import schedule_pruning
+
+    schedule_pruning(window)  # once per start, off the GUI thread
     prewarm_engine_imports()
     _close_on_interrupt(window)
     try:

@@ -2,8 +2,10 @@
 
 `CompareDialog` runs one request on the window's `CaptionService` (the model stays loaded),
 streams the answer beside the thumbnails of the images it concerns, and stores it in the
-folder's library (`Library.record_comparison`). Its list shows past comparisons of the folder;
-picking one shows its question, images and answer again.
+folder's library (`Library.record_comparison`). Its list shows past comparisons of the folder
+(two lines each: when and how many images, then the question); picking one shows its question,
+images and answer again, and Delete (the button, the context menu or the Del key) removes it
+after a confirmation.
 """
 
 from __future__ import annotations
@@ -15,18 +17,22 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
-from PySide6.QtCore import QSize, Qt, Signal, Slot
-from PySide6.QtGui import QIcon, QImageReader, QPixmap
-from PySide6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QLabel, QListView, QListWidget,
-                               QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QColor, QFont, QIcon, QImageReader, QKeyEvent, QKeySequence, QPainter, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QDialog, QHBoxLayout, QLabel,
+                               QListView, QListWidget, QListWidgetItem, QMessageBox, QPlainTextEdit,
+                               QPushButton, QSplitter, QStyle, QStyledItemDelegate, QStyleOptionViewItem,
+                               QVBoxLayout, QWidget)
 
 from ..compare import QUESTIONS, comparison_request, per_image_pixels
 from ..library.comparisons import MAX_IMAGES, MIN_IMAGES, Comparison
+from . import style
 from .i18n import plural
 
 log = logging.getLogger(__name__)
 THUMB = 88
+#: The role of a past comparison's question in the history list (its first line is shown).
+QUESTION_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 
 
 def _thumbnail(path: Path) -> QPixmap:
@@ -42,6 +48,52 @@ def _thumbnail(path: Path) -> QPixmap:
         blank.fill(Qt.GlobalColor.darkGray)
         return blank
     return QPixmap.fromImage(image)
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+class HistoryDelegate(QStyledItemDelegate):
+    """A past comparison as two lines with room around them: "date · n images", then the
+    question's first line elided to the list's width (muted), and a hairline below."""
+
+    PAD_X, PAD_Y, GAP = 10, 7, 3
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
+        height = option.fontMetrics.height()
+        return QSize(max(option.rect.width(), 120), 2 * height + self.GAP + 2 * self.PAD_Y)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        title, opt.text = opt.text, ""
+        widget = opt.widget
+        (widget.style() if widget else QApplication.style()).drawControl(
+            QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)  # background, selection
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        rect = opt.rect.adjusted(self.PAD_X, self.PAD_Y, -self.PAD_X, -self.PAD_Y)
+        height = opt.fontMetrics.height()
+        painter.save()
+        bold = QFont(opt.font)
+        bold.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(bold)
+        painter.setPen(QColor("white") if selected else QColor(style.TEXT))
+        top = rect.adjusted(0, 0, 0, -(rect.height() - height))
+        painter.drawText(top, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight, rect.width()))
+        painter.setFont(opt.font)
+        painter.setPen(QColor("#e8ecff") if selected else QColor(style.MUTED))
+        question = _first_line(str(index.data(QUESTION_ROLE) or ""))
+        bottom = top.translated(0, height + self.GAP)
+        painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         opt.fontMetrics.elidedText(question, Qt.TextElideMode.ElideRight, rect.width()))
+        if not selected:
+            painter.setPen(QColor(style.BORDER))
+            y = opt.rect.bottom()
+            painter.drawLine(opt.rect.left() + self.PAD_X, y, opt.rect.right() - self.PAD_X, y)
+        painter.restore()
 
 
 class CompareDialog(QDialog):
@@ -117,10 +169,23 @@ class CompareDialog(QDialog):
         self.close_button = QPushButton(self.tr("Close"))
         self.close_button.clicked.connect(self.reject)
         self.history_view = QListWidget()
-        self.history_view.setMinimumWidth(220)
-        self.history_view.setWordWrap(True)
+        self.history_view.setMinimumWidth(240)
+        self.history_view.setUniformItemSizes(True)
+        self.history_view.setItemDelegate(HistoryDelegate(self.history_view))
         self.history_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.history_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.history_view.currentRowChanged.connect(self._on_history_row_changed)
+        self.delete_action = QAction(self.tr("Delete…"), self.history_view)
+        self.delete_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.delete_action.setToolTip(self.tr("Delete the selected comparison from the folder's library"))
+        self.delete_action.triggered.connect(self.delete_selected)
+        self.history_view.addAction(self.delete_action)  # the Del key and the context menu
+        self.history_view.installEventFilter(self)  # Del/Backspace when no shortcut saw it first
+        self.history_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.delete_button = QPushButton(self.tr("Delete…"))
+        self.delete_button.setToolTip(self.delete_action.toolTip())
+        self.delete_button.clicked.connect(self.delete_selected)
 
         main = QWidget()
         column = QVBoxLayout(main)
@@ -141,11 +206,16 @@ class CompareDialog(QDialog):
         side_column.setContentsMargins(0, 0, 0, 0)
         side_column.addWidget(QLabel(self.tr("Past comparisons")))
         side_column.addWidget(self.history_view, 1)
+        delete_row = QHBoxLayout()
+        delete_row.addStretch(1)
+        delete_row.addWidget(self.delete_button)
+        side_column.addLayout(delete_row)
         splitter = QSplitter()
         splitter.addWidget(main)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([590, 290])  # room for "2026-11-26 13:25 · 12 images" in the list
         buttons = QHBoxLayout()
         buttons.addWidget(self.new_button)
         buttons.addStretch(1)
@@ -183,6 +253,9 @@ class CompareDialog(QDialog):
         self.question_combo.setEnabled(not self.running)
         self.question_edit.setReadOnly(self.running)
         self.new_button.setVisible(bool(self._selection) and self.paths != self._selection and not self.running)
+        chosen = 0 <= self.history_view.currentRow() < len(self._history)
+        self.delete_action.setEnabled(chosen)
+        self.delete_button.setEnabled(chosen)
 
     def _show_images(self, paths: Sequence[Path]) -> None:
         self.images_view.clear()
@@ -317,17 +390,69 @@ class CompareDialog(QDialog):
         self.history_view.clear()
         for comparison in self._history:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(comparison.created_at))
-            first_line = comparison.question.splitlines()[0] if comparison.question else ""
-            item = QListWidgetItem(f"{when} · {len(comparison.paths)}\n{first_line[:60]}")
+            count = len(comparison.paths)
+            title = self.tr("%1 · %n image(s)", "", count).replace("%1", when)
+            item = QListWidgetItem(plural(title, count))
+            item.setData(QUESTION_ROLE, comparison.question)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{item.text()}: {_first_line(comparison.question)}")
             item.setToolTip(comparison.question)
             self.history_view.addItem(item)
         self.history_view.blockSignals(False)
+        self._update_buttons()
 
     @Slot(int)
     def _on_history_row_changed(self, row: int) -> None:
+        self._update_buttons()
         if row < 0 or row >= len(self._history) or self.running:
             return
         self.show_comparison(self._history[row])
+
+    @Slot()
+    def delete_selected(self) -> bool:
+        """Delete the chosen past comparison, once the user confirms; whether it is being deleted."""
+        row = self.history_view.currentRow()
+        if not 0 <= row < len(self._history):
+            return False
+        comparison = self._history[row]
+        if not self._confirm_delete(comparison):
+            return False
+        self.delete_button.setEnabled(False)
+        self.delete_action.setEnabled(False)
+        self.writer.submit(partial(self.library.delete_comparison, comparison.id),
+                           partial(self._on_comparison_deleted, row, comparison), self._on_delete_failed)
+        return True
+
+    def _confirm_delete(self, comparison: Comparison) -> bool:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(comparison.created_at))
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Delete Comparison"),
+                          self.tr("Delete the comparison asked %1?").replace("%1", when),
+                          QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("confirmDeleteComparison")
+        question = _first_line(comparison.question)
+        quoted = self.tr("“%1”").replace("%1", question[:200] + ("…" if len(question) > 200 else ""))
+        box.setInformativeText(quoted + "\n\n"
+                               + self.tr("Its question and answer are removed from this folder's library; "
+                                         "the images are not touched."))
+        delete = box.addButton(self.tr("Delete"), QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(delete)
+        box.exec()
+        confirmed = box.clickedButton() is delete
+        box.deleteLater()
+        return confirmed
+
+    def _on_comparison_deleted(self, row: int, comparison: Comparison, deleted: bool) -> None:
+        shown = self.answer_view.toPlainText() == comparison.answer and self.question() == comparison.question.strip()
+        self.reload_history()
+        if self.history_view.count() and not self.running:
+            self.history_view.setCurrentRow(min(row, self.history_view.count() - 1))  # shows the next one
+        elif shown and not self.running:
+            self._on_new_button_clicked()
+        self._say(self.tr("Comparison deleted.") if deleted else self.tr("That comparison was already deleted."))
+        self._update_buttons()
+
+    def _on_delete_failed(self, message: str) -> None:
+        self._say(self.tr("Could not delete the comparison: %1").replace("%1", message), True)
+        self._update_buttons()
 
     def show_comparison(self, comparison: Comparison) -> None:
         """Show a stored comparison: its images, question and answer (ask again to rerun it)."""
@@ -351,6 +476,13 @@ class CompareDialog(QDialog):
         self._say("")
         self._on_question_combo_changed(self.question_combo.currentIndex())
         self._update_buttons()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.history_view and event.type() == QEvent.Type.KeyPress \
+                and isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_selected()
+            return True
+        return super().eventFilter(watched, event)
 
     # -- closing ---------------------------------------------------------------------------------
     def reject(self) -> None:

@@ -2,22 +2,59 @@
 
 The text editor stays the caption's truth: the tag view reads it, and each edit in the view
 (add, remove, rename, reorder) rewrites it through `library.tags.set_tags`, which keeps
-sentences and untouched spacing exactly as they were.
+sentences and untouched spacing exactly as they were. Autocomplete leaves out the tags the
+caption already has (compared as the tag counts compare them: case and underscores aside).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QEvent, QObject, QStringListModel, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import (QAbstractItemModel, QEvent, QModelIndex, QObject, QPersistentModelIndex,
+                            QSortFilterProxyModel, QStringListModel, Qt, QTimer, Signal, Slot)
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (QAbstractItemView, QCompleter, QHBoxLayout, QLineEdit, QListView, QListWidget,
                                QListWidgetItem, QPlainTextEdit, QToolButton, QVBoxLayout, QWidget)
 
-from ..library.tags import DEFAULT_SEPARATOR, SENTENCE, TagCaption, separator_core, set_tags
+from ..library.tags import (DEFAULT_MATCH, DEFAULT_SEPARATOR, SENTENCE, TagCaption, separator_core, set_tags,
+                            split_tags)
 from . import style
 
 KIND_ROLE = int(Qt.ItemDataRole.UserRole) + 1
+
+
+class ExcludingTagsModel(QSortFilterProxyModel):
+    """The folder's tags (in the source's order) less those a caption already has."""
+
+    def __init__(self, source: QAbstractItemModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setSourceModel(source)
+        self._excluded: frozenset[str] = frozenset()
+
+    def set_excluded(self, tags: Iterable[str]) -> bool:
+        """Leave out `tags` from now on; whether that changed anything (then rows are refiltered)."""
+        keys = frozenset(DEFAULT_MATCH.key(tag) for tag in tags if tag.strip())
+        if keys == self._excluded:
+            return False
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
+            self.beginFilterChange()
+        self._excluded = keys
+        if hasattr(self, "endFilterChange"):
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:  # pragma: no cover - Qt < 6.9
+            self.invalidateRowsFilter()
+        return True
+
+    def excluded(self) -> frozenset[str]:
+        """The comparison keys of the tags left out."""
+        return self._excluded
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
+        if not self._excluded:
+            return True
+        text = self.sourceModel().index(row, 0, parent).data()
+        return DEFAULT_MATCH.key(str(text or "")) not in self._excluded
 
 
 def make_completer(model: QAbstractItemModel, parent: QObject, contains: bool = True) -> QCompleter:
@@ -46,8 +83,9 @@ class TextTagCompleter(QObject):
         self.editor = editor
         self.separator = separator
         self._inserting = False
+        self.model = ExcludingTagsModel(model, self)  # the caption's other tags are not offered
         # Only tags starting with what is typed: prose typed in the editor seldom pops it up.
-        self.completer = make_completer(model, self, contains=False)
+        self.completer = make_completer(self.model, self, contains=False)
         self.completer.setWidget(editor)
         self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.completer.activated[str].connect(self.insert_completion)
@@ -64,6 +102,15 @@ class TextTagCompleter(QObject):
             start += 1
         return start, before[start:]
 
+    def other_tags(self, start: int) -> list[str]:
+        """The caption's tags but the one being typed (which begins at `start`)."""
+        text = self.editor.toPlainText()
+        position = self.editor.textCursor().position()
+        ends = [i for i in (text.find(separator_core(self.separator), position), text.find("\n", position))
+                if i >= 0]
+        end = min(ends) if ends else len(text)
+        return split_tags(text[:start] + text[end:], self.separator)
+
     def update_popup(self) -> bool:
         """Show or hide the popup for the word at the cursor; whether it is shown."""
         start, word = self.current_word()
@@ -71,6 +118,7 @@ class TextTagCompleter(QObject):
         if not word.strip() or len(word) > 64 or self.editor.isReadOnly():
             popup.hide()
             return False
+        self.model.set_excluded(self.other_tags(start))
         self.completer.setCompletionPrefix(word)
         if self.completer.completionCount() == 0 or (
                 self.completer.completionCount() == 1 and self.completer.currentCompletion() == word):
@@ -159,7 +207,8 @@ class TagEditor(QWidget):
         self.list.model().rowsMoved.connect(self._on_list_rows_moved)
         self.add_edit = QLineEdit()
         self.add_edit.setPlaceholderText(self.tr("Add a tag…"))
-        self.add_edit.setCompleter(make_completer(self.completions, self))
+        self.add_model = ExcludingTagsModel(self.completions, self)  # the caption's tags are not offered
+        self.add_edit.setCompleter(make_completer(self.add_model, self))
         self.add_edit.returnPressed.connect(self._on_add_return_pressed)
         self.remove_button = self._button("✕", self.tr("Remove the selected tags (Delete)"), self.remove_selected)
         self.left_button = self._button("◀", self.tr("Move the selected tag earlier"), lambda: self.move_selected(-1))
@@ -244,6 +293,7 @@ class TagEditor(QWidget):
             item.setFlags(flags)
             self.list.addItem(item)
         self.list.blockSignals(False)
+        self.add_model.set_excluded(self.tags())
         for widget in (self.add_edit, self.remove_button, self.left_button, self.right_button):
             widget.setEnabled(editable)
 

@@ -15,6 +15,7 @@ from PIL import Image
 from PySide6.QtCore import QCoreApplication, QObject, QRectF, QRunnable, QThreadPool, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPainterPath, QPen, QPixmap
 
+from desktop_app.library import thumb_cache
 from desktop_app.library.atomic import write_cache_file
 from desktop_app.engine.images import ALPHA_MODES, HIGH_DEPTH_MODES, ORIENTATION_TRANSPOSE
 from desktop_app.ui import video_thumbs
@@ -116,7 +117,9 @@ def pil_to_qimage(im: Image.Image) -> QImage:
 
 def _read_cached(file: str) -> QImage | None:
     """A cached thumbnail, or None when absent or unreadable (then it is remade)."""
-    if not os.path.exists(file):
+    try:
+        mtime = os.stat(file).st_mtime
+    except OSError:
         return None
     reader = QImageReader(file)
     reader.setDecideFormatFromContent(True)
@@ -124,6 +127,7 @@ def _read_cached(file: str) -> QImage | None:
     if image.isNull():
         log.debug("Unreadable cached thumbnail %s: %s", file, reader.errorString())
         return None
+    thumb_cache.mark_used(file, mtime)  # recently used: the last to be pruned
     fmt = (QImage.Format.Format_ARGB32_Premultiplied if image.hasAlphaChannel()
            else QImage.Format.Format_RGB32)
     return image.convertToFormat(fmt)

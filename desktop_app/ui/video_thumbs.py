@@ -12,6 +12,7 @@ from PIL import Image
 from PySide6.QtCore import QCoreApplication, QRect, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QImage, QImageReader, QPainter, QPainterPath
 
+from desktop_app.library import thumb_cache
 from desktop_app.library.atomic import write_cache_file
 from desktop_app.library.scan import VIDEO_EXTENSIONS
 
@@ -92,7 +93,9 @@ def make_poster(path: str, thumb_size: int, cache_file: str | None) -> Poster:
 
 def read_cached_poster(file: str) -> Poster | None:
     """A cached poster and its duration, or None when absent, unreadable or from another format."""
-    if not os.path.exists(file):
+    try:
+        mtime = os.stat(file).st_mtime
+    except OSError:
         return None
     reader = QImageReader(file)
     reader.setDecideFormatFromContent(True)
@@ -105,6 +108,7 @@ def read_cached_poster(file: str) -> Poster | None:
     if image.isNull():
         log.debug("Unreadable cached poster %s: %s", file, reader.errorString())
         return None
+    thumb_cache.mark_used(file, mtime)  # recently used: the last to be pruned
     return Poster(image.convertToFormat(QImage.Format.Format_RGB32), duration)
 
 
