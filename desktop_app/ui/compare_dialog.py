@@ -31,7 +31,7 @@ from .i18n import plural
 
 log = logging.getLogger(__name__)
 THUMB = 88
-#: The role of a past comparison's question in the history list (its first line is shown).
+# The role of a past comparison's question in the history list (its first line is shown).
 QUESTION_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 
 

@@ -189,6 +189,14 @@
         <translation>Закрыть</translation>
     </message>
     <message>
+        <source>Delete…</source>
+        <translation>Удалить…</translation>
+    </message>
+    <message>
+        <source>Delete the selected comparison from the folder&apos;s library</source>
+        <translation>Удалить выбранное сравнение из библиотеки папки</translation>
+    </message>
+    <message>
         <source>Question</source>
         <translation>Вопрос</translation>
     </message>
@@ -247,6 +255,46 @@
     <message>
         <source>Could not save the comparison: %1</source>
         <translation>Не удалось сохранить сравнение: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 · %n image(s)</source>
+        <translation>
+            <numerusform>%1 · %n изображение</numerusform>
+            <numerusform>%1 · %n изображения</numerusform>
+            <numerusform>%1 · %n изображений</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Delete Comparison</source>
+        <translation>Удалить сравнение</translation>
+    </message>
+    <message>
+        <source>Delete the comparison asked %1?</source>
+        <translation>Удалить сравнение с вопросом %1?</translation>
+    </message>
+    <message>
+        <source>“%1”</source>
+        <translation>«%1»</translation>
+    </message>
+    <message>
+        <source>Its question and answer are removed from this folder&apos;s library; the images are not touched.</source>
+        <translation>Вопрос и ответ будут удалены из библиотеки этой папки; изображения останутся нетронутыми.</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>Удалить</translation>
+    </message>
+    <message>
+        <source>Comparison deleted.</source>
+        <translation>Сравнение удалено.</translation>
+    </message>
+    <message>
+        <source>That comparison was already deleted.</source>
+        <translation>Это сравнение уже удалено.</translation>
+    </message>
+    <message>
+        <source>Could not delete the comparison: %1</source>
+        <translation>Не удалось удалить сравнение: %1</translation>
     </message>
     <message numerus="yes">
         <source> · %n image(s) missing</source>

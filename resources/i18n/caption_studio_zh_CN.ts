@@ -185,6 +185,14 @@
         <translation>关闭</translation>
     </message>
     <message>
+        <source>Delete…</source>
+        <translation>删除…</translation>
+    </message>
+    <message>
+        <source>Delete the selected comparison from the folder&apos;s library</source>
+        <translation>从文件夹的资料库中删除所选比较</translation>
+    </message>
+    <message>
         <source>Question</source>
         <translation>问题</translation>
     </message>
@@ -237,6 +245,44 @@
     <message>
         <source>Could not save the comparison: %1</source>
         <translation>无法保存比较结果：%1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 · %n image(s)</source>
+        <translation>
+            <numerusform>%1 · %n 张图像</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Delete Comparison</source>
+        <translation>删除比较</translation>
+    </message>
+    <message>
+        <source>Delete the comparison asked %1?</source>
+        <translation>删除提问为 %1 的比较？</translation>
+    </message>
+    <message>
+        <source>“%1”</source>
+        <translation>“%1”</translation>
+    </message>
+    <message>
+        <source>Its question and answer are removed from this folder&apos;s library; the images are not touched.</source>
+        <translation>其问题和回答将从此文件夹的资料库中删除；图像不受影响。</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>Comparison deleted.</source>
+        <translation>比较已删除。</translation>
+    </message>
+    <message>
+        <source>That comparison was already deleted.</source>
+        <translation>该比较已被删除。</translation>
+    </message>
+    <message>
+        <source>Could not delete the comparison: %1</source>
+        <translation>无法删除比较：%1</translation>
     </message>
     <message numerus="yes">
         <source> · %n image(s) missing</source>
