@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="fp32", help="fp32 (CPU default) | bf16 | fp16 | auto")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     from transformers.utils import logging as hf_logging
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="caption-video-bench-"))
     size = tuple(map(int, args.size.split("x")))
     model = build_tiny_model(tmp / "tiny") if args.model == "tiny" else args.model
-    loaded = load_model(resolve_model(str(model)), LoadOptions(device=args.device, dtype="fp32"))
+    loaded = load_model(resolve_model(str(model)), LoadOptions(device=args.device, dtype=args.dtype))
     print(f"generating {args.videos} clips: {args.seconds:g} s, {args.source_fps} fps, {args.size}", flush=True)
     paths = make_videos(tmp / "clips", args.videos, args.seconds, args.source_fps, size)
     info = probe_video(paths[0])
