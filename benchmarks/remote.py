@@ -48,7 +48,9 @@ def start_server(model: str, port: int, device: str, dtype: str, batch_size: int
     cmd = [sys.executable, "-m", "desktop_app", "serve", "--model", model, "--host", "127.0.0.1",
            "--port", str(port), "--device", device, "--dtype", dtype, "--runner", "continuous",
            "--batch-size", str(batch_size), "--log-level", "warning", "--offline", *(extra or [])]
-    env = dict(os.environ, CAPTION_STUDIO_API_KEY="", HF_HUB_OFFLINE="1", PYTHONPATH=str(root))
+    # The checkout first, then what the caller had on the path (wheels carried to a GPU machine).
+    path = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, CAPTION_STUDIO_API_KEY="", HF_HUB_OFFLINE="1", PYTHONPATH=path)
     return subprocess.Popen(cmd, cwd=root, env=env)
 
 
