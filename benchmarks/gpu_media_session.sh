@@ -3,7 +3,8 @@
 # weights (saved to disk), then (1) the video benchmark (continuous vs generate runner), (2) a
 # mixed images+videos job and a 3-image comparison through the continuous runner (CUDA graphs,
 # pinned copies), (3) `serve` + RemoteEngine against the local engine. Carry .whl (av, fastapi,
-# starlette, pydantic, pydantic_core, uvicorn, annotated_types, typing_inspection, platformdirs
+# starlette, pydantic, pydantic_core, uvicorn, annotated_types, typing_inspection, platformdirs,
+# opentelemetry_api, importlib_metadata, lazy_importer, since fastapi 0.165 imports opentelemetry,
 # for cp312). Logs and JSON go to $OUT.
 set -u
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
