@@ -115,19 +115,30 @@ def pil_to_qimage(im: Image.Image) -> QImage:
     return image.convertToFormat(QImage.Format.Format_RGB32)
 
 
-def _read_cached(file: str) -> QImage | None:
-    """A cached thumbnail, or None when absent or unreadable (then it is remade)."""
+def read_cache_file(file: str, text_key: str | None = None) -> tuple[QImage, str] | None:
+    """A cached thumbnail or poster and its `text_key` text ("" without one), or None when
+    absent or unreadable (then it is remade). A hit marks the file recently used."""
     try:
         mtime = os.stat(file).st_mtime
     except OSError:
         return None
     reader = QImageReader(file)
     reader.setDecideFormatFromContent(True)
+    text = reader.text(text_key) if text_key else ""
     image = reader.read()
     if image.isNull():
-        log.debug("Unreadable cached thumbnail %s: %s", file, reader.errorString())
+        log.debug("Unreadable cache file %s: %s", file, reader.errorString())
         return None
     thumb_cache.mark_used(file, mtime)  # recently used: the last to be pruned
+    return image, text
+
+
+def _read_cached(file: str) -> QImage | None:
+    """A cached thumbnail, or None when absent or unreadable (then it is remade)."""
+    found = read_cache_file(file)
+    if found is None:
+        return None
+    image = found[0]
     fmt = (QImage.Format.Format_ARGB32_Premultiplied if image.hasAlphaChannel()
            else QImage.Format.Format_RGB32)
     return image.convertToFormat(fmt)

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 from dataclasses import dataclass
 
 from PIL import Image
 from PySide6.QtCore import QCoreApplication, QRect, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QImage, QImageReader, QPainter, QPainterPath
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath
 
-from desktop_app.library import thumb_cache
 from desktop_app.library.atomic import write_cache_file
 from desktop_app.library.scan import VIDEO_EXTENSIONS
 
-log = logging.getLogger(__name__)
 
 #: Where in a clip its poster frame is taken (a fraction of the duration).
 POSTER_AT = 0.1
@@ -93,22 +90,16 @@ def make_poster(path: str, thumb_size: int, cache_file: str | None) -> Poster:
 
 def read_cached_poster(file: str) -> Poster | None:
     """A cached poster and its duration, or None when absent, unreadable or from another format."""
-    try:
-        mtime = os.stat(file).st_mtime
-    except OSError:
+    from desktop_app.ui.thumbnails import read_cache_file
+
+    found = read_cache_file(file, _COMMENT_KEY)
+    if found is None:
         return None
-    reader = QImageReader(file)
-    reader.setDecideFormatFromContent(True)
+    image, text = found
     try:
-        facts = json.loads(reader.text(_COMMENT_KEY) or "null")
-        duration = float(facts["duration"])
+        duration = float(json.loads(text or "null")["duration"])
     except (ValueError, TypeError, KeyError):
         return None
-    image = reader.read()
-    if image.isNull():
-        log.debug("Unreadable cached poster %s: %s", file, reader.errorString())
-        return None
-    thumb_cache.mark_used(file, mtime)  # recently used: the last to be pruned
     return Poster(image.convertToFormat(QImage.Format.Format_RGB32), duration)
 
 
