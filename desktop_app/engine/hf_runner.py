@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Collection, Iterable, Iterator
 
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
@@ -79,10 +79,12 @@ class _RowStreamer(BaseStreamer):
 
 
 class _RowCriteria(StoppingCriteria):
-    """Per-row stop: own limit, stop token (unless ignore_eos), or cancel for every row."""
+    """Per-row stop: own limit, stop token (unless ignore_eos), cancel for every row, or the
+    row's key cancelled (`is_cancelled`, the live engine's per-job cancel)."""
 
-    def __init__(self, batch: _Batch, cancel: threading.Event):
-        self.batch, self.cancel = batch, cancel
+    def __init__(self, batch: _Batch, cancel: threading.Event,
+                 is_cancelled: Callable[[int], bool] | None = None):
+        self.batch, self.cancel, self.is_cancelled = batch, cancel, is_cancelled
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         generated = input_ids.shape[1] - self.batch.prompt_len
@@ -92,6 +94,10 @@ class _RowCriteria(StoppingCriteria):
             done |= torch.isin(input_ids[:, -1], stops)
         if self.cancel.is_set():
             done[:] = True
+        elif self.is_cancelled is not None:
+            for r, (inp, _) in enumerate(self.batch.rows):
+                if self.is_cancelled(inp.key):
+                    done[r] = True
         return done
 
 
@@ -125,26 +131,76 @@ class GenerateRunner:
         self.cache_implementation = cache_implementation
         self.group_window = group_window
         self.stats = RunnerStats()
+        self._admitted: list[PreparedInput] = []
+
+    # -- the incremental API the live engine drives (see ContinuousRunner) ---------------
+    # One admitted group is one generate() call, run whole by step(): rows join a batch only
+    # before it starts, and a batch shares one DecodeSettings (`accepts`).
+    @property
+    def slots(self) -> int:
+        return self.batch_size
+
+    @property
+    def prefill_batch(self) -> int:
+        return self.batch_size
+
+    def free_slots(self) -> int:
+        return 0 if self._admitted else 1 << 20  # inputs, not rows, limit a batch
+
+    def busy(self) -> bool:
+        return bool(self._admitted)
+
+    def should_refill(self, waiting_rows: int) -> bool:
+        return not self._admitted and waiting_rows > 0
+
+    def reject(self, inp: PreparedInput) -> str | None:
+        return None if inp.max_new_tokens >= 1 else "max_new_tokens must be at least 1"
+
+    @staticmethod
+    def accepts(inp: PreparedInput, group: list[PreparedInput]) -> bool:
+        """generate() takes one set of settings per call: rows join only a group with theirs."""
+        return not group or inp.settings == group[0].settings
+
+    def admit(self, group: list[PreparedInput], on_tokens: TokenCallback) -> list[RunnerOutput]:
+        self._admitted = list(group)
+        return []
+
+    def drop(self, keys: Collection[int] | None = None) -> int:
+        return 0  # a running batch stops cancelled rows itself (is_cancelled in step)
+
+    def step(self, on_tokens: TokenCallback,
+             is_cancelled: Callable[[int], bool] | None = None) -> list[RunnerOutput]:
+        """Run the admitted group through generate() to its end (halving it on OOM)."""
+        group, self._admitted = self._admitted, []
+        group.sort(key=lambda p: (p.visual_tokens, p.input_ids.shape[0]))
+        return list(self._run_group(group, group[0].settings, threading.Event(), on_tokens, {},
+                                    is_cancelled))
 
     def run(self, inputs: Iterable[PreparedInput], settings: DecodeSettings,
             cancel: threading.Event, on_tokens: TokenCallback) -> Iterator[RunnerOutput]:
         delivered: dict[tuple[int, int], int] = {}
         for group in self._groups(inputs, cancel):
-            queue = [group]
-            while queue and not cancel.is_set():
-                batch = queue.pop(0)
-                try:
-                    yield from self._generate(batch, settings, cancel, on_tokens, delivered)
-                except torch.OutOfMemoryError:
-                    torch.cuda.empty_cache()
-                    if len(batch) == 1:
-                        yield InputFailed(batch[0].key, "out of memory even alone: lower the "
-                                          "image resolution cap or max new tokens")
-                        continue
-                    half = len(batch) // 2
-                    self.batch_size = max(1, min(self.batch_size, half))
-                    log.warning("out of memory with a batch of %d: retrying in halves", len(batch))
-                    queue[:0] = [batch[:half], batch[half:]]
+            yield from self._run_group(group, settings, cancel, on_tokens, delivered)
+
+    def _run_group(self, group: list[PreparedInput], settings: DecodeSettings, cancel: threading.Event,
+                   on_tokens: TokenCallback, delivered: dict[tuple[int, int], int],
+                   is_cancelled: Callable[[int], bool] | None = None) -> Iterator[RunnerOutput]:
+        """One group in batches of at most batch_size, retried in halves when out of memory."""
+        queue = [group]
+        while queue and not cancel.is_set():
+            batch = queue.pop(0)
+            try:
+                yield from self._generate(batch, settings, cancel, on_tokens, delivered, is_cancelled)
+            except torch.OutOfMemoryError:
+                torch.cuda.empty_cache()
+                if len(batch) == 1:
+                    yield InputFailed(batch[0].key, "out of memory even alone: lower the "
+                                      "image resolution cap or max new tokens")
+                    continue
+                half = len(batch) // 2
+                self.batch_size = max(1, min(self.batch_size, half))
+                log.warning("out of memory with a batch of %d: retrying in halves", len(batch))
+                queue[:0] = [batch[:half], batch[half:]]
 
     def _groups(self, inputs: Iterable[PreparedInput], cancel: threading.Event) -> Iterator[list[PreparedInput]]:
         """Batches of similar visual-token count, sorted within a look-ahead window."""
@@ -166,7 +222,8 @@ class GenerateRunner:
             yield window[i:i + self.batch_size]
 
     def _generate(self, group: list[PreparedInput], settings: DecodeSettings, cancel: threading.Event,
-                  on_tokens: TokenCallback, delivered: dict[tuple[int, int], int]) -> Iterator[RunnerOutput]:
+                  on_tokens: TokenCallback, delivered: dict[tuple[int, int], int],
+                  is_cancelled: Callable[[int], bool] | None = None) -> Iterator[RunnerOutput]:
         device = self.model.device
         batch = _Batch(group, settings, device)
         # Variants are rows of their own (greedy search refuses num_return_sequences).
@@ -182,7 +239,7 @@ class GenerateRunner:
                 max_new_tokens=max(inp.max_new_tokens for inp in group),
                 eos_token_id=None, pad_token_id=self.pad_token_id,
                 logits_processor=LogitsProcessorList([_RowSampler(batch, sampling)]),
-                stopping_criteria=StoppingCriteriaList([_RowCriteria(batch, cancel)]),
+                stopping_criteria=StoppingCriteriaList([_RowCriteria(batch, cancel, is_cancelled)]),
                 streamer=_RowStreamer(batch, on_tokens, delivered),
                 cache_implementation=self.cache_implementation,
                 # The generation config's own sampling settings must not interfere.

@@ -109,19 +109,32 @@ class DecodeState:
         self.temperature = zeros(torch.float32)
         self.top_p = torch.ones(slots, dtype=torch.float32, device=dev)
         self.top_k = zeros(torch.long)
+        self.repetition = torch.ones(slots, dtype=torch.float32, device=dev)  # 1 = off
+        self.presence = zeros(torch.float32)  # 0 = off
         self.seen = torch.zeros(slots, shape.vocab, dtype=torch.bool, device=dev)  # generated ids
 
     def set_sampling(self, settings: DecodeSettings) -> None:
-        """The run's sampling settings, the same for every slot."""
+        """The same sampling settings for every slot."""
         self.temperature.fill_(settings.temperature)
         self.top_p.fill_(settings.top_p)
         self.top_k.fill_(settings.top_k)
+        self.repetition.fill_(settings.repetition_penalty)
+        self.presence.fill_(settings.presence_penalty)
 
     def place(self, slots: list[int], first_tokens: list[int], lengths: list[int],
-              deltas: list[int], seeds: list[int]) -> None:
-        """Start rows in `slots`: their first token (from prefill) goes to index `lengths`."""
+              deltas: list[int], seeds: list[int],
+              settings: list[DecodeSettings] | None = None) -> None:
+        """Start rows in `slots`: their first token (from prefill) goes to index `lengths`;
+        `settings` (one per slot) are each row's own sampling settings."""
         dev = self.tokens.device
         idx = torch.tensor(slots, dtype=torch.long, device=dev)
+        if settings is not None:
+            for name, attr, dtype in (("temperature", "temperature", torch.float32),
+                                      ("top_p", "top_p", torch.float32), ("top_k", "top_k", torch.long),
+                                      ("repetition", "repetition_penalty", torch.float32),
+                                      ("presence", "presence_penalty", torch.float32)):
+                values = [getattr(s, attr) for s in settings]
+                getattr(self, name)[idx] = torch.tensor(values, dtype=dtype, device=dev)
         first = torch.tensor(first_tokens, dtype=torch.long, device=dev)
         self.tokens[idx] = first
         self.positions[idx] = torch.tensor(lengths, dtype=torch.long, device=dev)

@@ -49,10 +49,19 @@ class LoadedModel:
     dtype: torch.dtype
     attention: str
     quantization: str
+    # Which runner captions with it ("continuous" or "generate") and why, once the engine
+    # has chosen (after its load-time self-check); empty before.
+    runner: str = ""
+    runner_reason: str = ""
 
     def describe(self) -> str:
-        return (f"{self.spec.name} on {self.device} ({str(self.dtype).removeprefix('torch.')}, "
+        text = (f"{self.spec.name} on {self.device} ({str(self.dtype).removeprefix('torch.')}, "
                 f"{self.attention}, quantization {self.quantization})")
+        if self.runner == "continuous":
+            text += ", continuous batching"
+        elif self.runner:
+            text += f", generate() runner ({self.runner_reason})" if self.runner_reason else ", generate() runner"
+        return text
 
 
 def pick_device(choice: str) -> torch.device:
@@ -129,6 +138,28 @@ def explain_load_error(spec: ModelSpec, exc: BaseException) -> str:
     return f"could not load {spec.name}: {text}"
 
 
+def _offline_env() -> bool:
+    """Whether the environment asks for offline mode (as huggingface_hub reads it)."""
+    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+               for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def _unreachable_hub() -> str | None:
+    """None when the hub answers; else why not, in words (then the load uses the cache only).
+
+    One quick connection attempt instead of huggingface_hub's retries of each file, which
+    take minutes with no network before they give up.
+    """
+    from . import hub
+
+    host, port = hub.hub_address()
+    if hub.hub_reachable((host, port)):
+        return None
+    reason = f"cannot reach {host}:{port} within {hub.PROBE_TIMEOUT_S:g} s"
+    log.warning("No network (%s): loading from the local Hugging Face cache only", reason)
+    return reason
+
+
 def load_model(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
     """Load model and processor (safetensors only, no remote code) and put the model in eval mode."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -140,7 +171,9 @@ def load_model(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    offline = options.offline or os.environ.get("HF_HUB_OFFLINE") == "1"
+    offline = options.offline or _offline_env()
+    unreachable = None if offline or spec.local else _unreachable_hub()
+    offline = offline or unreachable is not None
     common: dict[str, Any] = {"trust_remote_code": False, "local_files_only": offline}
     kwargs: dict[str, Any] = {"dtype": dtype, "attn_implementation": attention,
                               "use_safetensors": True, **common}
@@ -155,7 +188,12 @@ def load_model(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
     except ModelLoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear message
-        raise ModelLoadError(explain_load_error(spec, exc)) from exc
+        message = explain_load_error(spec, exc)
+        if unreachable is not None and message.startswith("cannot download"):
+            message = (f"no network: {unreachable}, and {spec.source} is not in the local cache. "
+                       "Download it on a connected machine, or pass a local checkpoint folder "
+                       "with --model PATH")
+        raise ModelLoadError(message) from exc
     model.eval()
     use_linear_patch_embed(model)
     processor.tokenizer.padding_side = "left"

@@ -32,6 +32,9 @@ class PreparedInput:
     seeds: tuple[int, ...]  # one per variant
     pixel_values_videos: torch.Tensor | None = None
     video_grid_thw: torch.Tensor | None = None
+    # This input's own decoding settings (the live engine sets them per request; a runner's
+    # `run()` fills in its run-wide settings where they are None).
+    settings: DecodeSettings | None = None
 
     @property
     def visual_tokens(self) -> int:
@@ -45,7 +48,7 @@ class PreparedInput:
 
 @dataclass(frozen=True)
 class DecodeSettings:
-    """Decoding settings shared by all rows of a run."""
+    """How one input's rows are decoded: stop ids, sampling and penalties."""
 
     stop_ids: frozenset[int]
     temperature: float = 0.0

@@ -66,6 +66,18 @@ def apply_penalties(logits: torch.Tensor, seen: torch.Tensor, repetition: float,
     return logits
 
 
+def apply_row_penalties(logits: torch.Tensor, seen: torch.Tensor, repetition: torch.Tensor,
+                        presence: torch.Tensor) -> torch.Tensor:
+    """`apply_penalties` with each row's own penalties, (B,) float tensors (1 and 0 = off).
+
+    Exact for rows with both off: x / 1, x * 1 and x - 0 * seen are x in floating point.
+    """
+    rep = repetition[:, None]
+    penalised = torch.where(logits < 0, logits * rep, logits / rep)
+    logits = torch.where(seen, penalised, logits)
+    return logits - presence[:, None] * seen.to(logits.dtype)
+
+
 def select_tokens(logits: torch.Tensor, sampling: RowSampling, steps: torch.Tensor,
                   max_top_k: int = 0) -> torch.Tensor:
     """Pick each row's next token from `logits` (B, V): argmax where temperature is 0.

@@ -88,12 +88,16 @@ class CaptionItem:
 
     `extra_paths`: more images sent with `path` in the same chat turn, in order, before the
     prompt (a multi-image comparison); the result is reported under `path`.
+    `seed`: this item's own sampling seed. With it, the caption depends only on the image,
+    prompt, settings and this seed (not on the file's path, nor on who submitted it); without
+    it, the request's seed is mixed with the path so each file of a folder differs.
     """
 
     path: Path
     max_new_tokens: int | None = None
     prompt: str | None = None
     extra_paths: tuple[Path, ...] = ()
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,4 +130,19 @@ class CaptionRequest:
 def row_seed(base_seed: int, path: Path, variant: int) -> int:
     """A 31-bit seed for one caption: stable across runs, batches and machines."""
     key = f"{base_seed}\0{Path(path).as_posix()}\0{variant}".encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "little") & 0x7FFFFFFF
+
+
+def item_seeds(item: CaptionItem, params: GenerationParams) -> tuple[int, ...]:
+    """One 31-bit seed per variant of `item` (see `CaptionItem.seed`)."""
+    if item.seed is not None:
+        return tuple(explicit_seed(item.seed, v) for v in range(params.variants))
+    return tuple(row_seed(params.seed, item.path, v) for v in range(params.variants))
+
+
+def explicit_seed(seed: int, variant: int) -> int:
+    """A 31-bit row seed from a caller's own seed: the seed itself for the first variant."""
+    if variant == 0 and 0 <= seed <= 0x7FFFFFFF:
+        return seed
+    key = f"{seed}\0{variant}".encode()
     return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "little") & 0x7FFFFFFF

@@ -227,7 +227,8 @@ def test_decode_step_is_one_graph_without_host_syncs(model):
     runner.state.set_sampling(settings)
     torch._dynamo.reset()
     with torch.inference_mode():
-        explained = torch._dynamo.explain(decode_step)(model, runner.cache, runner.state, StepMode.of(settings))
+        explained = torch._dynamo.explain(decode_step)(runner.adapter, runner.cache, runner.state,
+                                                        StepMode.of(settings))
     torch._dynamo.reset()
     assert explained.graph_break_count == 0, explained.break_reasons
     assert explained.graph_count == 1
@@ -255,12 +256,41 @@ def test_out_of_memory_prefill_retries_in_halves(model, encoded):
     runner = ContinuousRunner(model, slots=8, prefill_batch=8, cuda_graph=False)
     real_prefill = runner._prefill
 
-    def tight_memory(group, slot_lists, settings):
+    def tight_memory(group, slot_lists):
         if len(group) > 2 or any(inp.key == 4 for inp in group):
             raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
-        return real_prefill(group, slot_lists, settings)
+        return real_prefill(group, slot_lists)
 
     runner._prefill = tight_memory
     done, failed, _ = run_all(runner, inputs, settings)
     assert [f.key for f in failed] == [4] and "out of memory" in failed[0].reason
     assert done == {k: v for k, v in clean.items() if k[0] != 4}
+
+
+def test_rows_with_different_settings_share_steps_and_match_each_alone(model, encoded):
+    """Per-row settings: greedy, sampled (two top_k values, top_k off) and penalised rows decode
+    in the same steps, and each gives exactly the tokens it gives alone in a one-slot runner."""
+    from desktop_app.engine.continuous import StepMode
+
+    stops = stop_ids(model)
+    kinds = [DecodeSettings(stops),
+             DecodeSettings(stops, temperature=0.9, top_p=0.9, top_k=20),
+             DecodeSettings(stops, temperature=1.1, top_p=1.0, top_k=0, presence_penalty=0.4),
+             DecodeSettings(stops, repetition_penalty=1.3),
+             DecodeSettings(stops, temperature=0.7, top_p=0.8, top_k=5, repetition_penalty=1.1)]
+    inputs = []
+    for k in range(10):
+        inp = prepared(encoded, k, LIMITS[k] + 4, seeds=(k + 100,))
+        inp.settings = kinds[k % len(kinds)]
+        inputs.append(inp)
+    modes = []
+    runner = ContinuousRunner(model, slots=4, prefill_batch=2, cuda_graph=False)
+    step = runner.step
+    runner.step = lambda on_tokens: (modes.append(StepMode.of_rows(
+        r.settings for r in runner.rows if r is not None)), step(on_tokens))[1]
+    mixed, failed, _ = run_all(runner, inputs, kinds[0])
+    assert not failed and len(mixed) == len(inputs)
+    assert any(not m.greedy and m.penalties for m in modes)  # mixed rows really shared steps
+    for inp in inputs:
+        alone, _, _ = run_all(ContinuousRunner(model, slots=1, cuda_graph=False), [inp], kinds[0])
+        assert alone[(inp.key, 0)] == mixed[(inp.key, 0)], inp.settings

@@ -24,6 +24,7 @@ from desktop_app.engine import (CaptionEngine, CaptionItem, CaptionRequest, Gene
                                 ImageCaptioned, ImageFailed, LoadOptions, Progress, StageChanged,
                                 TokensStreamed)
 from desktop_app.engine.tracker import JobTracker
+from desktop_app.engine.events import JobEnded
 from desktop_app.engine.types import row_seed
 
 SIZES = [(32, 32), (64, 48), (300, 180), (50, 90), (128, 128), (180, 300)]
@@ -342,19 +343,20 @@ def test_unload_frees_the_model(tiny_model_dir, images, monkeypatch):
     eng.unload()
 
 
-def test_two_jobs_at_once_are_refused(generate_engine, images, monkeypatch):
+def test_two_jobs_at_once_share_the_engine(generate_engine, images, monkeypatch):
+    """Jobs no longer refuse each other: a second one runs beside the first (the live engine),
+    each gets exactly its own results, and a consumer that stops early cancels only its job."""
     request = make_request(images, max_new_tokens=3, batch_size=1)
     first = generate_engine.caption(request)
     head = next(first)
-    second = generate_engine.caption(request)
-    with pytest.raises(RuntimeError, match="already running"):
-        next(second)
-    rest = list(first)  # the refused job did not disturb the running one
+    second = list(generate_engine.caption(request))
+    rest = list(first)
     assert {r.path for r in [head, *rest]} == set(images)
+    assert sorted(r.path for r in second) == sorted(images)
 
     abandoned = generate_engine.caption(request)
     next(abandoned)
-    abandoned.close()  # a consumer that stops early frees the engine
+    abandoned.close()  # a consumer that stops early cancels its job
     assert len(run(generate_engine, request, monkeypatch).results) == len(images)
 
 
@@ -364,7 +366,8 @@ def test_warmup_and_an_empty_request(generate_engine):
     assert [e.stage for e in events] == ["warmup", "ready"]  # already loaded
     events.clear()
     assert list(generate_engine.caption(CaptionRequest(items=()), on_event=events.append)) == []
-    assert events[-1] == StageChanged("idle", "finished")
+    assert [e for e in events if isinstance(e, StageChanged)][-1] == StageChanged("idle", "finished")
+    assert isinstance(events[-1], JobEnded) and not events[-1].cancelled and not events[-1].error
 
 
 # -- Thinking models: reasoning streams apart from the caption ---------------------------
