@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+EXIT_BUSY = 3  # another caption run holds the folder and --if-busy skip was given
 log = logging.getLogger(__name__)
 
 
@@ -97,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ext", default=".txt", help="caption file extension (default .txt)")
     parser.add_argument("--overwrite", action="store_true", help="re-caption images that have a caption")
     parser.add_argument("--report", type=Path, help="write a JSON report of the run here")
+    parser.add_argument("--if-busy", choices=["wait", "skip"], default="wait",
+                        help="when another caption run is on this folder: wait for it to end, then "
+                             "caption what it left (default), or skip this run (exit code 3)")
     add_load_arguments(parser)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.add_argument("--endpoint", action="append", default=[], metavar="URL",
@@ -197,8 +203,12 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         err.write(f"error: {exc}\n")
         return EXIT_USAGE
     policy = RunPolicy.OVERWRITE_ALL if args.overwrite else RunPolicy.SKIP_DONE_AND_EDITED
-    with Library.open(args.folder, data_dir=args.data_dir, recursive=args.recursive,
-                      extensions=MEDIA_EXTENSIONS, sidecar_ext=args.ext) as library:
+    lock = _take_run_lock(args, err)
+    if isinstance(lock, int):
+        return lock
+    with lock, _store_errors(err) as store_failed, Library.open(
+            args.folder, data_dir=args.data_dir, recursive=args.recursive,
+            extensions=MEDIA_EXTENSIONS, sidecar_ext=args.ext) as library:
         restored = _write_unsaved(library, err)
         if restored:
             out.write(f"wrote {restored} caption files that an interrupted run had left unwritten\n")
@@ -219,6 +229,8 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
                 return EXIT_USAGE
             out.write(f"model: {engine.loaded.describe()}\n")
             _caption_all(engine, request, args, library, policy, summary, err)
+    if store_failed:
+        return EXIT_FAILURES
     summary.seconds = time.perf_counter() - started
     out.write(f"captioned {summary.captioned}, skipped {summary.skipped}, failed {len(summary.failures)} "
               f"in {summary.seconds:.1f} s\n")
@@ -227,6 +239,56 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     if args.report:
         atomic_write_text(args.report, json.dumps(summary.as_report(), indent=2, ensure_ascii=False) + "\n")
     return EXIT_FAILURES if summary.failures else EXIT_OK
+
+
+def _take_run_lock(args: argparse.Namespace, err: TextIO) -> Any:
+    """The folder's run lock, held (waiting for another run if --if-busy wait), or an exit code.
+
+    Two runs on one folder would caption every file twice; the second one waits for the
+    first (then captions what is left) or skips, and says which on stderr. The lock dies
+    with its process, so a crashed run never blocks the next one.
+    """
+    from .library.run_lock import RunLock
+
+    lock = RunLock.for_folder(args.folder, args.data_dir)
+    wait = args.if_busy == "wait"
+    waited = []
+
+    def busy(holder: str) -> None:
+        waited.append(holder)
+        if wait:
+            err.write(f"waiting: another caption run ({holder}) is captioning {args.folder}; this run "
+                      "starts when it ends and captions what it left (Ctrl+C stops waiting; "
+                      "--if-busy skip skips instead)\n")
+        else:
+            err.write(f"skipped: another caption run ({holder}) is captioning {args.folder}; "
+                      "this run did nothing (--if-busy wait waits for it instead)\n")
+    try:
+        if not lock.acquire(wait=wait, on_wait=busy):
+            return EXIT_BUSY
+    except KeyboardInterrupt:
+        err.write("cancelled while waiting for the other caption run; nothing was done\n")
+        return EXIT_FAILURES
+    except OSError as exc:
+        err.write(f"warning: cannot take the run lock {lock.path} ({exc}); another run on this "
+                  "folder would not be noticed\n")
+    if waited and wait:
+        err.write("the other caption run ended; starting\n")
+    return lock
+
+
+@contextlib.contextmanager
+def _store_errors(err: TextIO) -> Iterator[list[str]]:
+    """Turn a caption store that cannot be written (a full disk) into a message; yields a list
+    that holds the message afterwards (empty when all went well)."""
+    from .library.database import StoreWriteError
+
+    failed: list[str] = []
+    try:
+        yield failed
+    except StoreWriteError as exc:
+        failed.append(str(exc))
+        err.write(f"error: {exc}\n")
 
 
 def _write_unsaved(library: Any, err: TextIO) -> int:

@@ -237,3 +237,70 @@ def test_resolve_prompt_aliases_custom_presets_and_refinements(tmp_path):
     assert "custom text" in mine.source
     refined = resolved("--preset", "Mine", "--caption-language", "zh")  # refining composes the choice
     assert refined.prompt == compose("casual", "short", [], "zh") and refined.system_prompt == "Be kind."
+
+
+# -- one run per folder, a full disk (issue 20) ---------------------------------------------
+def test_a_second_run_skips_or_waits_and_says_which(tmp_path, tiny_model_dir, capsys):
+    import threading
+
+    from desktop_app.cli import EXIT_BUSY
+    from desktop_app.library.run_lock import RunLock
+
+    folder, data = tmp_path / "f", tmp_path / "data"
+    good = make_folder(folder, good=2, broken=False)
+    other_run = RunLock.for_folder(folder, data)
+    assert other_run.try_acquire()
+    assert caption(folder, tiny_model_dir, data, "--if-busy", "skip") == EXIT_BUSY
+    err = capsys.readouterr().err
+    assert "skipped: another caption run" in err and f"process {os.getpid()}" in err
+    assert not any(p.with_suffix(".txt").exists() for p in good)
+    threading.Timer(1.0, other_run.release).start()
+    assert caption(folder, tiny_model_dir, data) == 0  # --if-busy wait is the default
+    captured = capsys.readouterr()
+    assert "waiting: another caption run" in captured.err and "ended; starting" in captured.err
+    assert "2 to caption" in captured.out
+    assert all(p.with_suffix(".txt").exists() for p in good)
+
+
+def test_two_runs_at_once_caption_each_file_once(tmp_path, tiny_model_dir):
+    folder, data = tmp_path / "f", tmp_path / "data"
+    good = make_folder(folder, good=6, broken=False)
+    cmd = [sys.executable, "-m", "desktop_app", "caption", str(folder), "--model", str(tiny_model_dir),
+           "--max-new-tokens", "8", "--data-dir", str(data), "--quiet"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    runs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert sum("waiting: another caption run" in err for _, err in outputs) == 1, outputs
+    counts = _generation_counts(data)
+    assert set(counts) == {p.name for p in good} and set(counts.values()) == {1}, counts
+
+
+def test_a_full_disk_mid_run_says_where_and_keeps_the_store(tmp_path, tiny_model_dir, capsys, monkeypatch):
+    from desktop_app.library.store import CaptionStore
+
+    folder, data = tmp_path / "f", tmp_path / "data"
+    make_folder(folder, good=3, broken=False)
+    real = CaptionStore.record_result
+    stored: list[str] = []
+
+    def then_full(self, rel_path, caption, variants, metadata, *args, **kwargs):
+        if stored:  # after the first caption the database may not grow any more, as on a full disk
+            pages = self.db.conn.execute("PRAGMA page_count").fetchone()[0]
+            self.db.conn.execute(f"PRAGMA max_page_count = {pages}")
+            metadata = dict(metadata, padding="x" * 200_000)
+        done = real(self, rel_path, caption, variants, metadata, *args, **kwargs)
+        stored.append(rel_path)
+        return done
+
+    monkeypatch.setattr(CaptionStore, "record_result", then_full)
+    assert caption(folder, tiny_model_dir, data, "--batch-size", "1") == 1
+    err = capsys.readouterr().err
+    (db,) = list(data.rglob("*.sqlite3"))
+    assert "error: the disk holding the caption store is full" in err and str(db) in err
+    assert "Traceback" not in err and "OperationalError" not in err
+    monkeypatch.setattr(CaptionStore, "record_result", real)
+    assert _generation_counts(data) == {stored[0].rsplit("/", 1)[-1]: 1}  # integrity checked there too
+    with Library.open(folder, data_dir=data) as lib:
+        assert lib.item(folder / stored[0]).status == Status.DONE

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "caption-studio"
 DATA_DIR_ENV = "CAPTION_STUDIO_DATA_DIR"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA_V1 = """
 CREATE TABLE meta (
@@ -89,8 +90,14 @@ CREATE TABLE comparisons (
 );
 """
 
+# Version 4: a digest of the text the app last wrote to each sidecar, so that sync tells a
+# sidecar that only changed its stamp (touched, copied back) from one a person edited.
+_SCHEMA_V4 = """
+ALTER TABLE items ADD COLUMN sidecar_sha1 TEXT;
+"""
+
 # Index i upgrades a database from version i to i + 1.
-_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
+_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4)
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -177,6 +184,45 @@ def migrate(conn: sqlite3.Connection) -> None:
         conn.execute("COMMIT")
 
 
+class StoreWriteError(sqlite3.OperationalError):
+    """The caption store could not be written (a full disk, an I/O error); nothing was changed.
+
+    A `sqlite3.OperationalError`, so existing handlers still catch it, with a message that
+    says what happened and where: the database file, whose disk is the one to look at.
+    """
+
+    def __init__(self, path: Path, cause: sqlite3.Error) -> None:
+        self.path = path
+        code = getattr(cause, "sqlite_errorname", "")
+        if code == "SQLITE_FULL" or "full" in str(cause) or _nearly_full(path.parent):
+            what = "the disk holding the caption store is full"
+            advice = "free space there or pass --data-dir for another disk, then run again"
+        else:
+            what = "the caption store could not be written"
+            advice = "check that disk, then run again"
+        super().__init__(f"{what} ({cause}): {path}; what was stored before is kept; {advice}")
+
+
+def _nearly_full(folder: Path) -> bool:
+    """Whether the disk of `folder` has (about) no room left: SQLite says "disk I/O error"
+    when it cannot even create its -wal/-shm files there."""
+    try:
+        return shutil.disk_usage(folder).free < 1024 * 1024
+    except OSError:
+        return False
+
+
+# SQLite's result codes that mean "could not write this", not "this statement is wrong".
+_WRITE_FAILURES = frozenset({"SQLITE_FULL", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_READONLY"})
+
+
+def _is_write_failure(exc: sqlite3.Error) -> bool:
+    """Whether an error comes from the disk rather than from the statement."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.split("_", 2)[:2] == ["SQLITE", "IOERR"] or name in _WRITE_FAILURES or \
+        "database or disk is full" in str(exc)
+
+
 class Database:
     """A connection plus the lock that serializes its use across threads."""
 
@@ -187,7 +233,12 @@ class Database:
             path: The database file (created with its schema if missing).
         """
         self.path = path
-        self.conn = connect(path)
+        try:
+            self.conn = connect(path)
+        except sqlite3.Error as exc:
+            if _is_write_failure(exc):
+                raise StoreWriteError(path, exc) from exc
+            raise
         self.lock = threading.RLock()
 
     @contextmanager
@@ -198,13 +249,34 @@ class Database:
             The connection, inside `BEGIN IMMEDIATE`.
         """
         with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                except BaseException:
+                    self._rollback()
+                    raise
+                try:
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
+            except sqlite3.Error as exc:
+                if _is_write_failure(exc) and not isinstance(exc, StoreWriteError):
+                    raise StoreWriteError(self.path, exc) from exc
                 raise
-            self.conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """Roll back the open transaction, if SQLite has not already done so itself.
+
+        After SQLITE_FULL or an I/O error SQLite may roll back on its own; a second ROLLBACK
+        would then raise "no transaction is active" and hide the real error.
+        """
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                log.warning("Rollback of %s failed: %s", self.path, exc)
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         """Run a read-only statement and return every row.

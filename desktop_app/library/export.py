@@ -1,7 +1,12 @@
 """The `export` command: write a folder's captions as sidecars or tables (no Qt, no torch).
 
 Exit codes: 0 everything written (or skipped with --only-missing), 1 some files could not be
-written (each named on stderr with the reason), 2 usage errors (bad option, no such folder).
+written (each named on stderr with the reason) or the caption library could not be opened,
+2 usage errors (bad option, no such folder).
+
+Subfolders: without `--recursive`/`--no-recursive` the export follows the library: a folder
+whose library holds files in subfolders (it was captioned or opened with subfolders) is
+exported with them. Whatever is left out is counted on stderr.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from desktop_app.library.exporters import (
     export,
 )
 from desktop_app.library.library import Library
+from desktop_app.library.scan import scan_relative
 from desktop_app.library.sidecars import (
     DEFAULT_SIDECAR_EXTENSION,
     normalize_sidecar_ext,
@@ -44,7 +50,9 @@ def build_parser(prog: str = "python -m desktop_app export") -> argparse.Argumen
     parser = argparse.ArgumentParser(
         prog=prog, description="Export the captions of a folder.",
         epilog="XMP sidecars are named photo.jpg.xmp (digiKam, darktable); an existing one keeps "
-               "everything but its dc:description. hf writes metadata.jsonl for imagefolder.",
+               "everything but the default-language dc:description (other languages too). hf writes "
+               "metadata.jsonl for imagefolder. CSV cells starting with = + - @ tab or CR get a "
+               "leading ' so spreadsheets do not run them as formulas.",
     )
     parser.add_argument("folder", type=Path, help="the media folder")
     parser.add_argument("--format", dest="fmt", required=True, choices=FORMATS)
@@ -55,7 +63,9 @@ def build_parser(prog: str = "python -m desktop_app export") -> argparse.Argumen
                         help="txt: first variant, all joined by a blank line, or name.1.txt, name.2.txt ...")
     parser.add_argument("--ext", default=DEFAULT_SIDECAR_EXTENSION,
                         help="sidecar extension for txt (and for reading existing captions)")
-    parser.add_argument("--recursive", action="store_true", help="include subfolders")
+    parser.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=None,
+                        help="include subfolders, or leave them out (default: as the library holds "
+                             "them, i.e. as the folder was captioned)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where the caption databases live (default: the user data folder)")
     return parser
@@ -90,6 +100,22 @@ def _report(result: ExportResult) -> int:
     return EXIT_WRITE_FAILED if result.failed else EXIT_OK
 
 
+def _choose_scope(library: Library, recursive: bool | None) -> None:
+    """Include subfolders when asked to, or (not asked) when the library holds files in them."""
+    if recursive is None and library.holds_subfolders():
+        library.recursive = True
+        print("note: including subfolders, as this folder's library holds files in them "
+              "(--no-recursive leaves them out)", file=sys.stderr)
+
+
+def _say_left_out(library: Library, explicit: bool) -> None:
+    """Count on stderr the media files in subfolders that a top-level export left out."""
+    left = sum(1 for rel in scan_relative(library.root, True, library.extensions) if "/" in rel)
+    if left:
+        hint = "as --no-recursive asked" if explicit else "pass --recursive to include them"
+        print(f"note: {left} media files in subfolders were left out ({hint})", file=sys.stderr)
+
+
 def export_main(argv: list[str]) -> int:
     """Run `export FOLDER --format ... [options]`.
 
@@ -105,17 +131,25 @@ def export_main(argv: list[str]) -> int:
     options = ExportOptions(fmt=args.fmt, out=args.out.resolve() if args.out else None,
                             only_missing=args.only_missing, variants=args.variants, ext=args.ext)
     try:
-        library = Library.open(args.folder, data_dir=args.data_dir, recursive=args.recursive,
-                               sidecar_ext=args.ext)
+        library = Library.open(args.folder, data_dir=args.data_dir, recursive=bool(args.recursive),
+                               sidecar_ext=args.ext, sync=False)
     except (OSError, sqlite3.Error, RuntimeError) as exc:
         print(f"error: cannot open the caption library of {args.folder}: {exc}", file=sys.stderr)
         return EXIT_WRITE_FAILED
     with library:
+        try:
+            _choose_scope(library, args.recursive)
+            library.sync()
+        except (OSError, sqlite3.Error) as exc:
+            print(f"error: cannot read the caption library of {args.folder}: {exc}", file=sys.stderr)
+            return EXIT_WRITE_FAILED
         for conflict in library.last_sync.conflicts:
             print(f"warning: {conflict.sidecar} was changed by another program while "
                   f"{conflict.rel_path} had an unsaved edit; the edit is exported, the "
                   "sidecar text is kept in its history", file=sys.stderr)
         result = export(library, options)
+        if not library.recursive:
+            _say_left_out(library, explicit=args.recursive is False)
     return _report(result)
 
 

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +26,14 @@ FORMATS = ("txt", "jsonl", "json", "csv", "hf", "xmp", "comparisons")
 VARIANT_MODES = ("first", "joined", "separate")
 TABLE_NAMES = {"jsonl": "captions.jsonl", "json": "captions.json", "csv": "captions.csv",
                "hf": "metadata.jsonl", "comparisons": "comparisons.json"}
-TABLE_COLUMNS = ("path", "caption", "variants", "status", "model", "prompt", "seed", "truncated",
-                 "review")
-
+TABLE_COLUMNS = ("path", "caption", "variants", "model_variants", "status", "source", "model", "prompt",
+                 "seed", "seeds", "truncated", "review")
+# A cell starting with one of these opens as a formula in LibreOffice and Excel (OWASP, "CSV
+# Injection"): the CSV export puts a single quote before it.
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Line breaks to str.splitlines() (and to JavaScript before ES2019) that json.dumps leaves raw
+# with ensure_ascii=False; the other ones (\n, \r, \x0b, \x0c, \x1c-\x1e) it escapes itself.
+_JSON_LINE_BREAKS = {"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 @dataclass(frozen=True)
 class ExportOptions:
@@ -72,7 +78,7 @@ def _write(result: ExportResult, target: Path, produce: Callable[[], str | None]
         text = produce()
         if text is not None:
             atomic_write_text(target, text)
-    except (OSError, XmpError, SidecarChangedError) as exc:
+    except (OSError, XmpError, SidecarChangedError, sqlite3.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         result.failed.append((target, reason))
         return
@@ -131,24 +137,63 @@ def export_xmp(library: Library, options: ExportOptions) -> ExportResult:
 
 
 def table_row(record: ItemRecord) -> dict[str, Any]:
-    """One row of the JSONL/JSON/CSV exports."""
+    """One row of the JSONL/JSON/CSV exports.
+
+    `caption` is the current text (an edit, an imported sidecar or the model's). `variants`
+    are the texts as they stand now, the way the txt export writes them: the caption first,
+    then the other generated variants; empty without a caption. `model_variants` are the
+    texts as the model wrote them, untouched by edits. `model`, `prompt`, `seed` (the first
+    variant's), `seeds` (one per variant) and `truncated` describe that generation; `source`
+    says who wrote the caption (generated, edit, sidecar).
+    """
     meta = record.metadata
     return {
-        "path": record.rel_path, "caption": record.caption, "variants": list(record.variants),
-        "status": record.status.value, "model": meta.model if meta else None,
-        "prompt": meta.prompt if meta else None, "seed": meta.seed if meta else None,
+        "path": record.rel_path, "caption": record.caption,
+        "variants": caption_texts(record) if record.has_caption else [],
+        "model_variants": list(record.variants), "status": record.status.value,
+        "source": record.source.value if record.source else None,
+        "model": meta.model if meta else None, "prompt": meta.prompt if meta else None,
+        "seed": meta.seed if meta else None, "seeds": list(meta.seeds) if meta else [],
         "truncated": record.truncated, "review": record.review.value,
     }
 
 
+def csv_safe(value: Any) -> Any:
+    """A text cell that no spreadsheet runs as a formula: `'` before `= + - @`, tab or CR.
+
+    The spreadsheet then holds the text `'=1+1` instead of a formula (checked by hand with
+    LibreOffice: without the quote it computes `=1+1`). Readers such as pandas and `csv` read
+    the quote as part of the text: strip one leading `'` before one of those characters to
+    get the caption back. Numbers and booleans are left alone.
+    """
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv_text(rows: list[dict[str, Any]]) -> str:
-    """CSV with a header; variants JSON-encoded in one column; newlines quoted."""
+    """CSV with a header; lists JSON-encoded in one column; newlines quoted; formulas neutralised."""
     buffer = io.StringIO(newline="")
     writer = csv.DictWriter(buffer, fieldnames=TABLE_COLUMNS)
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "variants": json.dumps(row["variants"], ensure_ascii=False)})
+        cells = {**row, **{k: json.dumps(row[k], ensure_ascii=False)
+                           for k in ("variants", "model_variants", "seeds")}}
+        writer.writerow({k: csv_safe(v) for k, v in cells.items()})
     return buffer.getvalue()
+
+
+def json_text(value: Any, indent: int | None = None) -> str:
+    """`json.dumps` (UTF-8 text kept readable) with U+0085, U+2028 and U+2029 escaped.
+
+    Those three are line breaks to `str.splitlines()` and to line-based tools, so a JSONL
+    row holding one raw would read as two broken lines. JSON escapes are valid anywhere in
+    a string, and json.dumps writes these characters only inside strings.
+    """
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    for raw, escaped in _JSON_LINE_BREAKS.items():
+        text = text.replace(raw, escaped)
+    return text
 
 
 def _table_target(library: Library, options: ExportOptions) -> Path:
@@ -166,8 +211,8 @@ def export_table(library: Library, options: ExportOptions) -> ExportResult:
         if options.fmt == "csv":
             return _csv_text(rows)
         if options.fmt == "json":
-            return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
-        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+            return json_text(rows, indent=2) + "\n"
+        return "".join(json_text(row) + "\n" for row in rows)
     result = ExportResult()
     _write(result, _table_target(library, options), produce, options.only_missing)
     return result
@@ -181,7 +226,7 @@ def export_hf(library: Library, options: ExportOptions) -> ExportResult:
     out: `imagefolder` only loads images.
     """
     lines = [
-        json.dumps({"file_name": r.rel_path, "text": r.caption}, ensure_ascii=False) + "\n"
+        json_text({"file_name": r.rel_path, "text": r.caption}) + "\n"
         for r in _captioned(library)
         if os.path.splitext(r.rel_path)[1].lower() in IMAGE_EXTENSIONS
     ]
@@ -195,7 +240,7 @@ def export_comparisons(library: Library, options: ExportOptions) -> ExportResult
     rows = [c.as_dict() for c in library.comparisons()]
     result = ExportResult()
     _write(result, _table_target(library, options),
-           _const(json.dumps(rows, ensure_ascii=False, indent=2) + "\n"), options.only_missing)
+           _const(json_text(rows, indent=2) + "\n"), options.only_missing)
     return result
 
 

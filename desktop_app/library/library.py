@@ -28,6 +28,7 @@ from desktop_app.library.sidecars import (
     normalize_sidecar_ext,
     sidecar_bases,
     stamp_of,
+    text_digest,
 )
 from desktop_app.library.store import CaptionStore
 from desktop_app.library.sync import sync_folder
@@ -87,7 +88,10 @@ class Library:
             raise NotADirectoryError(f"Not a folder: {folder}")
         db = Database(database_path(folder, database.data_dir(data_dir)))
         with db.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('root', ?)", (str(folder),))
+            # Written only when it changes: opening must not need a free byte on the disk.
+            conn.execute("INSERT INTO meta (key, value) VALUES ('root', ?) ON CONFLICT (key)"
+                         " DO UPDATE SET value = excluded.value WHERE value != excluded.value",
+                         (str(folder),))
         library = cls(folder, db, recursive, normalize_extensions(extensions),
                       normalize_sidecar_ext(sidecar_ext))
         if sync:
@@ -113,6 +117,10 @@ class Library:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def holds_subfolders(self) -> bool:
+        """Whether the library knows files in subfolders (it was opened with `recursive` once)."""
+        return bool(self.db.query("SELECT 1 FROM items WHERE instr(rel_path, '/') > 0 LIMIT 1"))
 
     def rel(self, path: PathLike) -> str:
         """The POSIX path relative to the folder of `path` (relative or absolute inside it).
@@ -245,7 +253,8 @@ class Library:
             raise SidecarChangedError(f"{target} was changed by another program; reopen the folder first")
         content = record.caption if text is None else text
         atomic_write_text(target, content)
-        self.store.mark_sidecar(rel, stamp_of(target), saved=content == record.caption)
+        self.store.mark_sidecar(rel, stamp_of(target), saved=content == record.caption,
+                                digest=text_digest(content))
         return target
 
     def unsaved(self) -> list[ItemRecord]:

@@ -73,6 +73,20 @@ class GenerationMetadata:
     generated_at: float = field(default_factory=time.time)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """The engines report `seeds` (one per variant), not `seed`: the first one is `seed`."""
+        if self.seed is None and self.seeds:
+            object.__setattr__(self, "seed", self.seeds[0])
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The sampling seed of each variant, in order (`extra["seeds"]`, else `(seed,)`)."""
+        raw = self.extra.get("seeds")
+        if isinstance(raw, (list, tuple)) and raw and all(
+                isinstance(s, int) and not isinstance(s, bool) for s in raw):
+            return tuple(raw)
+        return () if self.seed is None else (self.seed,)
+
     @classmethod
     def coerce(cls, value: GenerationMetadata | Mapping[str, Any] | None) -> GenerationMetadata:
         """Accept a `GenerationMetadata`, a plain mapping (e.g. an event's dict) or None.

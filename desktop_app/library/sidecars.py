@@ -9,6 +9,7 @@ and macOS.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import stat
@@ -173,3 +174,15 @@ def read_sidecar(path: str | os.PathLike[str]) -> str:
     data = Path(path).read_bytes()
     return data.decode("utf-8-sig", errors="replace").rstrip("\r\n")
 
+
+
+def text_digest(text: str) -> str:
+    """A digest of a caption as `read_sidecar` gives it back (trailing line breaks dropped).
+
+    Args:
+        text: What was (or will be) written to a sidecar.
+
+    Returns:
+        The hex SHA-1 of its UTF-8 bytes.
+    """
+    return hashlib.sha1(text.rstrip("\r\n").encode("utf-8", "surrogatepass")).hexdigest()

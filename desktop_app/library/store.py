@@ -229,20 +229,22 @@ class CaptionStore:
         with self.db.lock:
             return history.entries(self.db.conn, rel_path)
 
-    def mark_sidecar(self, rel_path: str, stamp: FileStamp | None, saved: bool) -> None:
+    def mark_sidecar(self, rel_path: str, stamp: FileStamp | None, saved: bool,
+                     digest: str | None = None) -> None:
         """Remember the sidecar's stamp after we wrote it (so a later change is noticed).
 
         Args:
             rel_path: The file.
             stamp: The sidecar's size and mtime now, None if it does not exist.
             saved: Whether the sidecar now holds the current caption (clears `dirty`).
+            digest: `text_digest` of what we wrote (tells a touched sidecar from an edited one).
         """
         size, mtime = (stamp.size, stamp.mtime_ns) if stamp else (None, None)
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE items SET sidecar_size = ?, sidecar_mtime_ns = ?,"
+                "UPDATE items SET sidecar_size = ?, sidecar_mtime_ns = ?, sidecar_sha1 = ?,"
                 " dirty = CASE WHEN ? THEN 0 ELSE dirty END WHERE rel_path = ?",
-                (size, mtime, int(saved), rel_path),
+                (size, mtime, digest, int(saved), rel_path),
             )
 
     def sidecar_stamp(self, rel_path: str) -> FileStamp | None:

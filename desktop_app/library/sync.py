@@ -20,6 +20,7 @@ from desktop_app.library.sidecars import (
     read_sidecar,
     sidecar_bases,
     stamp_of,
+    text_digest,
 )
 
 log = logging.getLogger(__name__)
@@ -89,12 +90,18 @@ def _look(root: Path, rels: list[str], ext: str,
 
 
 def _apply_sidecar(conn: sqlite3.Connection, seen: _Seen) -> Conflict | bool:
-    """Import a changed sidecar into one item; a Conflict when it meets an unsaved edit."""
+    """Import a changed sidecar into one item; a Conflict when it meets an unsaved edit.
+
+    A sidecar holding other text than the caption and than what the app last wrote there
+    was written outside the app (by a person or another tool, or before the folder was first
+    opened): it is an edit, and becomes the caption with status "edited", so a run that
+    skips edited captions leaves it alone.
+    """
     stamp = seen.sidecar_stamp
     assert stamp is not None and seen.sidecar_text is not None
     conn.execute("UPDATE items SET sidecar_size = ?, sidecar_mtime_ns = ? WHERE rel_path = ?",
                  (stamp.size, stamp.mtime_ns, seen.rel_path))
-    row = conn.execute("SELECT caption, status, dirty FROM items WHERE rel_path = ?",
+    row = conn.execute("SELECT caption, status, dirty, sidecar_sha1 FROM items WHERE rel_path = ?",
                        (seen.rel_path,)).fetchone()
     text = seen.sidecar_text
     if not text.strip():
@@ -102,16 +109,17 @@ def _apply_sidecar(conn: sqlite3.Connection, seen: _Seen) -> Conflict | bool:
     if text == row["caption"]:
         conn.execute("UPDATE items SET dirty = 0 WHERE rel_path = ?", (seen.rel_path,))
         return False
+    if row["sidecar_sha1"] is not None and text_digest(text) == row["sidecar_sha1"]:
+        return False  # what we wrote (joined variants, or a caption not yet rewritten): only touched
     if row["status"] == Status.EDITED.value and row["dirty"]:
         history.set_aside(conn, seen.rel_path, text, Source.CONFLICT)
         return Conflict(seen.rel_path, row["caption"], text, str(Path(seen.sidecar)))
-    status = Status.EDITED if row["status"] == Status.EDITED.value else Status.DONE
     conn.execute(
         "UPDATE items SET caption = ?, status = ?, source = ?, failure_reason = NULL, dirty = 0,"
-        " updated_at = ? WHERE rel_path = ?",
-        (text, status.value, Source.SIDECAR.value, time.time(), seen.rel_path),
+        " sidecar_sha1 = NULL, updated_at = ? WHERE rel_path = ?",
+        (text, Status.EDITED.value, Source.SIDECAR.value, time.time(), seen.rel_path),
     )
-    history.append_version(conn, seen.rel_path, text, status, Source.SIDECAR)
+    history.append_version(conn, seen.rel_path, text, Status.EDITED, Source.SIDECAR)
     return True
 
 
@@ -174,9 +182,10 @@ def sync_folder(db: Database, root: Path, recursive: bool, extensions: Iterable[
     """Scan `root` and update its database: new files, vanished files, changed sidecars.
 
     New files become pending; vanished ones are marked not present (captions kept); a
-    sidecar that is new or changed since we last read or wrote it is imported, unless the
-    file holds an unsaved edit: then the edit stays, the sidecar text goes to the history
-    and a `Conflict` is reported.
+    sidecar that is new or changed since we last read or wrote it, and holds other text than
+    we wrote, is imported as an edit (status "edited", source "sidecar"), unless the file
+    holds an unsaved edit: then the edit stays, the sidecar text goes to the history and a
+    `Conflict` is reported.
 
     Args:
         db: The folder's database.

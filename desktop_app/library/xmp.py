@@ -3,7 +3,8 @@
 Sidecar name: `photo.jpg.xmp` (digiKam, darktable, exiftool's `%f.%e.xmp`). Lightroom uses
 `photo.xmp` instead; `xmp_sidecar_path(..., lightroom=True)` gives that name.
 An existing sidecar (darktable keeps its edit history there) is never replaced wholesale:
-only its `dc:description` changes, everything else is kept.
+only the default-language (`x-default`) entry of its `dc:description` changes; the other
+languages, every other property and the comments are kept.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import io
 import logging
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -74,11 +76,13 @@ def _description_element(caption: str) -> ET.Element:
     return description
 
 
-def _packet(root: ET.Element) -> str:
-    """Serialize `x:xmpmeta` inside an xpacket wrapper."""
+def _packet(root: ET.Element, before: Sequence[ET.Element] = (), after: Sequence[ET.Element] = ()) -> str:
+    """Serialize `x:xmpmeta` inside an xpacket wrapper, with the comments kept around it."""
     ET.indent(root, space=" ")
     body = ET.tostring(root, encoding="unicode")
-    return f'<?xpacket begin="\ufeff" id="{XPACKET_ID}"?>\n{body}\n<?xpacket end="w"?>\n'
+    head = "".join(ET.tostring(node, encoding="unicode") + "\n" for node in before)
+    tail = "".join("\n" + ET.tostring(node, encoding="unicode") for node in after)
+    return f'<?xpacket begin="\ufeff" id="{XPACKET_ID}"?>\n{head}{body}{tail}\n<?xpacket end="w"?>\n'
 
 
 def build_xmp(caption: str) -> str:
@@ -109,8 +113,55 @@ def _keep_prefixes(data: bytes) -> None:
             known[prefix] = uri
 
 
+def _parse_keeping_comments(data: bytes) -> tuple[ET.Element, list[ET.Element], list[ET.Element]]:
+    """Parse a packet keeping its comments and processing instructions.
+
+    Returns:
+        The root, and the comments (and PIs other than the xpacket ones) before and after it.
+    """
+    builder = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True, insert_pis=True))
+    builder.feed(data)
+    root: ET.Element = builder.close()
+    # The tree keeps what lies inside the root; a second pass finds what lies around it.
+    events = ET.XMLPullParser(events=("start", "end", "comment", "pi"))
+    events.feed(data)
+    events.close()
+    depth, seen_root = 0, False
+    before: list[ET.Element] = []
+    after: list[ET.Element] = []
+    for event, node in events.read_events():
+        if event == "start":
+            depth, seen_root = depth + 1, True
+        elif event == "end":
+            depth -= 1
+        elif depth == 0 and not (event == "pi" and (node.text or "").startswith("xpacket")):
+            (after if seen_root else before).append(node)
+    return root, before, after
+
+
+def _set_default_language(description: ET.Element, caption: str) -> None:
+    """Make `caption` the x-default entry of a dc:description, keeping its other languages."""
+    alt = description.find(_tag(NS_RDF, "Alt"))
+    if alt is None:  # not a language alternative (invalid XMP): ours to replace
+        description.clear()
+        description.append(_description_element(caption)[0])
+        return
+    items = alt.findall(_tag(NS_RDF, "li"))
+    default = next((li for li in items if li.get(_tag(NS_XML, "lang")) == "x-default"), None)
+    if default is None:
+        default = ET.Element(_tag(NS_RDF, "li"), {_tag(NS_XML, "lang"): "x-default"})
+        alt.insert(0, default)  # XMP: the default comes first
+    for child in list(default):  # the default entry is ours: its text only
+        default.remove(child)
+    default.text = _clean(caption)
+
+
 def update_xmp(existing: bytes, caption: str) -> str:
-    """Replace the dc:description of an existing XMP packet, keeping everything else.
+    """Set the default-language dc:description of an existing XMP packet, keeping everything else.
+
+    Kept: every other property, the description's other languages (`de-DE`, `fr-FR`, ...),
+    comments and processing instructions inside and around the packet. Only the
+    `x-default` entry of dc:description is the export's own.
 
     Args:
         existing: The current file content.
@@ -123,7 +174,7 @@ def update_xmp(existing: bytes, caption: str) -> str:
         XmpError: If the file is not XML or has no rdf:RDF.
     """
     try:
-        root = ET.fromstring(existing)
+        root, before, after = _parse_keeping_comments(existing)
         _keep_prefixes(existing)
     except ET.ParseError as exc:
         raise XmpError(f"not valid XML ({exc})") from exc
@@ -131,18 +182,24 @@ def update_xmp(existing: bytes, caption: str) -> str:
     if rdf is None:
         raise XmpError("no rdf:RDF element")
     descriptions = rdf.findall(_tag(NS_RDF, "Description"))
+    found = False
     for desc in descriptions:
-        for old in desc.findall(_tag(NS_DC, "description")):
-            desc.remove(old)
-        desc.attrib.pop(_tag(NS_DC, "description"), None)
+        for element in desc.findall(_tag(NS_DC, "description")):
+            _set_default_language(element, caption)
+            found = True
+    for desc in descriptions:  # the attribute shorthand cannot hold languages: make it an element
+        if desc.attrib.pop(_tag(NS_DC, "description"), None) is not None and not found:
+            desc.append(_description_element(caption))
+            found = True
     if not descriptions:
         descriptions = [ET.SubElement(rdf, _tag(NS_RDF, "Description"), {_tag(NS_RDF, "about"): ""})]
-    descriptions[0].append(_description_element(caption))
+    if not found:
+        descriptions[0].append(_description_element(caption))
     if root.tag != _tag(NS_X, "xmpmeta"):
         wrapper = ET.Element(_tag(NS_X, "xmpmeta"))
         wrapper.append(root)
         root = wrapper
-    return _packet(root)
+    return _packet(root, before, after)
 
 
 def read_description(data: bytes) -> str | None:

@@ -109,9 +109,10 @@ def test_csv_round_trips_newlines_and_quotes(captioned: Path) -> None:
     with open(captioned / "captions.csv", newline="", encoding="utf-8") as handle:
         rows = rows_by_path(list(csv.DictReader(handle)))
     assert rows["b.jpg"]["caption"] == TRICKY
-    assert json.loads(str(rows["b.jpg"]["variants"])) == ["generated", "second", "third"]
-    assert list(rows["a.jpg"]) == ["path", "caption", "variants", "status", "model", "prompt", "seed", "truncated",
-                                   "review"]
+    assert json.loads(str(rows["b.jpg"]["variants"])) == [TRICKY, "second", "third"]
+    assert json.loads(str(rows["b.jpg"]["model_variants"])) == ["generated", "second", "third"]
+    assert list(rows["a.jpg"]) == ["path", "caption", "variants", "model_variants", "status", "source", "model",
+                                   "prompt", "seed", "seeds", "truncated", "review"]
 
 
 def test_hf_metadata_jsonl(captioned: Path) -> None:
@@ -215,3 +216,133 @@ def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 def test_summary_line(captioned: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(captioned, "--format", "jsonl") == 0
     assert capsys.readouterr().out.strip() == "1 written, 0 skipped, 0 failed"
+
+
+# -- issue 20: real seeds, formats that agree, subfolders, safe CSV and JSONL ----------------
+def jsonl_rows(path: Path) -> dict[str, dict[str, object]]:
+    return rows_by_path([json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()])
+
+
+def test_tables_write_the_seeds_the_engine_reported(media: Path, data_dir: Path) -> None:
+    make_files(media, ["a.png", "b.png", "old.png"], png_bytes())
+    with Library.open(media, data_dir=data_dir) as library:
+        # What the engines report: `seeds`, one per variant (no `seed` key).
+        library.record_result("a.png", "one", ["one", "two"], {"model": "tiny", "seeds": [1234, 5678]})
+        library.record_result("b.png", "greedy", ["greedy"], {"model": "tiny", "seeds": [99]})
+        library.record_result("old.png", "stored before", ["stored before"], {"model": "tiny", "seeds": [42]})
+        library.db.conn.execute("UPDATE generations SET seed = NULL WHERE rel_path = 'old.png'")  # as older versions
+    assert run(media, "--format", "jsonl") == 0
+    rows = jsonl_rows(media / "captions.jsonl")
+    assert (rows["a.png"]["seed"], rows["a.png"]["seeds"]) == (1234, [1234, 5678])
+    assert (rows["b.png"]["seed"], rows["b.png"]["seeds"]) == (99, [99])
+    assert (rows["old.png"]["seed"], rows["old.png"]["seeds"]) == (42, [42])
+    assert run(media, "--format", "csv") == 0
+    with open(media / "captions.csv", newline="", encoding="utf-8") as handle:
+        csv_rows = rows_by_path(list(csv.DictReader(handle)))
+    assert csv_rows["a.png"]["seed"] == "1234" and json.loads(str(csv_rows["a.png"]["seeds"])) == [1234, 5678]
+
+
+def test_formats_agree_after_an_edit(captioned: Path, tmp_path: Path) -> None:
+    (captioned / "pending.txt").write_text("from another tool")  # imported on open: a caption, no generation
+    assert run(captioned, "--format", "jsonl") == 0
+    rows = jsonl_rows(captioned / "captions.jsonl")
+    b = rows["b.jpg"]
+    assert b["caption"] == TRICKY and b["variants"] == [TRICKY, "second", "third"]
+    assert b["model_variants"] == ["generated", "second", "third"] and b["source"] == "edit"
+    a = rows["a.jpg"]
+    assert a["variants"] == a["model_variants"] == ["jpg cap", "jpg alt"] and a["source"] == "generated"
+    imported = rows["pending.jpg"]
+    assert imported["variants"] == ["from another tool"] and imported["model_variants"] == []
+    assert rows["failed.jpg"]["variants"] == []
+    for row in rows.values():  # the first variant is the caption, in every row that has one
+        assert not row["variants"] or row["variants"][0] == row["caption"]
+    assert run(captioned, "--format", "json") == 0
+    assert rows_by_path(json.loads((captioned / "captions.json").read_text(encoding="utf-8")))["b.jpg"] == b
+    out = tmp_path / "sep"
+    assert run(captioned, "--format", "txt", "--variants", "separate", "--out", out) == 0
+    assert [(out / f"b.{n}.txt").read_text(encoding="utf-8") for n in (1, 2, 3)] == b["variants"]
+
+
+def test_export_follows_the_subfolders_the_library_holds(captioned: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # `captioned` was opened with recursive=True: no --recursive needed to export it whole.
+    assert run(captioned, "--format", "jsonl") == 0
+    assert {"one/x.jpg", "two/x.jpg"} <= set(jsonl_rows(captioned / "captions.jsonl"))
+    assert "including subfolders" in capsys.readouterr().err
+    assert run(captioned, "--format", "txt") == 0
+    assert (captioned / "one" / "x.txt").read_text() == "first x"
+    assert run(captioned, "--format", "jsonl", "--no-recursive", "--out", tmp_path / "top") == 0
+    assert "one/x.jpg" not in jsonl_rows(tmp_path / "top" / "captions.jsonl")
+    err = capsys.readouterr().err
+    assert "2 media files in subfolders were left out" in err and "--no-recursive" in err
+
+
+def test_a_top_level_export_says_what_it_left_out(media: Path, data_dir: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    make_files(media, ["top.jpg", "sub/a.jpg", "sub/deeper/b.jpg"], png_bytes())
+    (media / "sub" / "a.txt").write_text("a kohya caption in a subfolder")
+    assert run(media, "--format", "jsonl") == 0
+    assert set(jsonl_rows(media / "captions.jsonl")) == {"top.jpg"}
+    err = capsys.readouterr().err
+    assert "2 media files in subfolders were left out" in err and "pass --recursive" in err
+
+
+FORMULAS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "\tHYPERLINK(\"x\")", "\r=1"]
+
+
+def test_csv_neutralises_formulas_and_reads_back_with_pandas(media: Path, data_dir: Path) -> None:
+    pandas = pytest.importorskip("pandas")
+    names = [f"f{i}.png" for i in range(len(FORMULAS))] + ["=evil.png", "plain.png"]
+    make_files(media, names, png_bytes())
+    with Library.open(media, data_dir=data_dir) as library:
+        for name, text in zip(names, FORMULAS):
+            library.record_result(name, text, [text, "=alt"], {"model": "tiny", "prompt": "-p"})
+        library.record_result("=evil.png", "fine", [], None)
+        library.record_result("plain.png", "a cat, 2 dogs = 3 animals", [], None)
+    assert run(media, "--format", "csv") == 0
+    with open(media / "captions.csv", newline="", encoding="utf-8") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]  # nothing a spreadsheet runs
+    frame = pandas.read_csv(media / "captions.csv", keep_default_na=False, dtype=str)
+    assert len(frame) == len(names)
+    rows = {r["path"]: r for r in frame.to_dict("records")}
+    for name, text in zip(names, FORMULAS):
+        assert rows[name]["caption"] == "'" + text  # one quote in front; the text itself is whole
+        assert rows[name]["prompt"] == "'-p" and json.loads(rows[name]["variants"]) == [text, "=alt"]
+    assert "'=evil.png" in rows and rows["'=evil.png"]["caption"] == "fine"
+    assert rows["plain.png"]["caption"] == "a cat, 2 dogs = 3 animals"
+
+
+LINE_BREAKS = "one\u2028two\u2029three\u0085four"
+
+
+@pytest.mark.parametrize("fmt, name", [("jsonl", "captions.jsonl"), ("hf", "metadata.jsonl")])
+def test_jsonl_escapes_unicode_line_breaks(media: Path, data_dir: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch, fmt: str, name: str) -> None:
+    make_files(media, ["a.png", "b.png"], png_bytes())
+    with Library.open(media, data_dir=data_dir) as library:
+        library.record_result("a.png", LINE_BREAKS, [LINE_BREAKS], None)
+        library.record_result("b.png", "plain", [], None)
+    assert run(media, "--format", fmt) == 0
+    text = (media / name).read_text(encoding="utf-8")
+    assert not {"\u2028", "\u2029", "\u0085"} & set(text)
+    lines = text.splitlines()
+    assert len(lines) == 2
+    texts = [json.loads(line)["caption" if fmt == "jsonl" else "text"] for line in lines]
+    assert texts == [LINE_BREAKS, "plain"]
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    datasets = pytest.importorskip("datasets")
+    dataset = datasets.load_dataset("json", data_files=str(media / name), split="train",
+                                    cache_dir=str(tmp_path / "hf-cache"))
+    column = "caption" if fmt == "jsonl" else "text"
+    assert dataset.num_rows == 2 and dataset[column] == [LINE_BREAKS, "plain"]
+
+
+def test_json_export_escapes_unicode_line_breaks(media: Path, data_dir: Path) -> None:
+    make_files(media, ["a.png"], png_bytes())
+    with Library.open(media, data_dir=data_dir) as library:
+        library.record_result("a.png", LINE_BREAKS, [LINE_BREAKS], None)
+    assert run(media, "--format", "json") == 0
+    text = (media / "captions.json").read_text(encoding="utf-8")
+    assert "\\u2028" in text and json.loads(text)[0]["caption"] == LINE_BREAKS

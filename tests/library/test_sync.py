@@ -49,14 +49,15 @@ def test_new_files_are_pending_and_vanished_ones_hidden_not_deleted(media: Path,
     assert back is not None and back.present and back.caption == "kept"
 
 
-def test_existing_sidecars_are_imported_as_done(media: Path, open_library: OpenLibrary) -> None:
+def test_existing_sidecars_are_imported_as_edited(media: Path, open_library: OpenLibrary) -> None:
+    # Sidecars the app did not write, present when the folder is first opened, are edits.
     make_files(media, ["a.jpg", "b.jpg", "sub/c.png"])
     (media / "a.txt").write_text("a caption\n", encoding="utf-8")
     (media / "sub" / "c.txt").write_bytes("\ufeffunicode ✓".encode("utf-8"))
     library = open_library(media, recursive=True)
     assert library.last_sync.imported == ["a.jpg", "sub/c.png"]
     a = library.item("a.jpg")
-    assert a is not None and a.status is Status.DONE and a.source is Source.SIDECAR
+    assert a is not None and a.status is Status.EDITED and a.source is Source.SIDECAR
     assert a.caption == "a caption" and not a.dirty
     c = library.item("sub/c.png")
     assert c is not None and c.caption == "unicode ✓"
@@ -174,3 +175,54 @@ def test_read_only_media_folder_works(media: Path, open_library: OpenLibrary,
     library.close()
     assert open_library(media).item("b.jpg").caption == "generated"  # type: ignore[union-attr]
     assert tree(media) == before
+
+
+# -- edits made outside the app (issue 20) --------------------------------------------------
+def test_hand_edited_sidecar_is_an_edit_a_skip_edited_run_keeps(media: Path, open_library: OpenLibrary) -> None:
+    make_files(media, ["a.jpg", "b.jpg"])
+    library = open_library(media)
+    for name in ("a.jpg", "b.jpg"):
+        library.record_result(name, f"generated {name}", [], None)
+        library.write_sidecar(name)
+    touch_later(media / "a.txt", "fixed by hand in a text editor")
+    assert library.sync().imported == ["a.jpg"]
+    record = library.item("a.jpg")
+    assert record is not None and record.status is Status.EDITED and record.source is Source.SIDECAR
+    assert record.caption == "fixed by hand in a text editor" and not record.dirty
+    b = library.item("b.jpg")
+    assert b is not None and b.status is Status.DONE  # the app's own sidecar, untouched
+    # A run that re-captions everything but edits neither plans nor stores the edited file.
+    assert [p.name for p in library.pending(RunPolicy.SKIP_EDITED_ONLY)] == ["b.jpg"]
+    assert not library.record_result("a.jpg", "generated again", [], None, policy=RunPolicy.SKIP_EDITED_ONLY)
+    assert (media / "a.txt").read_text() == "fixed by hand in a text editor"
+    library.close()
+    reopened = open_library(media)  # and it stays an edit across opens
+    assert reopened.item("a.jpg").status is Status.EDITED  # type: ignore[union-attr]
+
+
+def test_sidecar_edited_during_a_run_is_not_overwritten_and_wins(media: Path, open_library: OpenLibrary) -> None:
+    make_files(media, ["a.jpg"])
+    library = open_library(media)
+    library.record_result("a.jpg", "first run", [], None)
+    library.write_sidecar("a.jpg")
+    touch_later(media / "a.txt", "edited while a run was going")  # the run has not synced since
+    assert library.record_result("a.jpg", "second run", [], None, policy=RunPolicy.SKIP_EDITED_ONLY)
+    with pytest.raises(SidecarChangedError):
+        library.write_sidecar("a.jpg")
+    assert (media / "a.txt").read_text() == "edited while a run was going"
+    library.sync()
+    record = library.item("a.jpg")
+    assert record is not None and record.status is Status.EDITED
+    assert record.caption == "edited while a run was going"
+    assert library.unsaved() == []  # nothing left for a later run to write over it
+
+
+def test_touched_sidecar_holding_what_the_app_wrote_is_not_an_edit(media: Path, open_library: OpenLibrary) -> None:
+    make_files(media, ["a.jpg"])
+    library = open_library(media)
+    library.record_result("a.jpg", "one", ["one", "two"], None)
+    library.write_sidecar("a.jpg", "one\n\ntwo")  # what `caption --variants 2` writes
+    touch_later(media / "a.txt", "one\n\ntwo\n")  # copied back by a sync tool: same text, new stamp
+    assert library.sync().imported == []
+    record = library.item("a.jpg")
+    assert record is not None and record.status is Status.DONE and record.caption == "one"

@@ -84,3 +84,52 @@ def test_unparseable_sidecar_is_refused() -> None:
 def test_sidecar_names() -> None:
     assert xmp_sidecar_path(Path("d/photo.jpg")) == Path("d/photo.jpg.xmp")
     assert xmp_sidecar_path(Path("d/photo.jpg"), lightroom=True) == Path("d/photo.xmp")
+
+
+# Shaped like what `exiftool -o a.jpg.xmp -XMP-dc:Description-de-DE=...` writes, with comments.
+EXIFTOOL_LANGUAGES = """<?xpacket begin='\ufeff' id='W5M0MpCehiHzreSzNTczkc9d'?>
+<!-- written by a person, before the packet -->
+<x:xmpmeta xmlns:x='adobe:ns:meta/' x:xmptk='Image::ExifTool 12.57'>
+<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>
+ <!-- keep me: inside rdf:RDF -->
+ <rdf:Description rdf:about=''
+  xmlns:dc='http://purl.org/dc/elements/1.1/'>
+  <dc:description>
+   <rdf:Alt>
+    <rdf:li xml:lang='x-default'>English text</rdf:li>
+    <rdf:li xml:lang='de-DE'>Deutscher Text</rdf:li>
+    <!-- a translator's note -->
+    <rdf:li xml:lang='fr-FR'>Texte français</rdf:li>
+   </rdf:Alt>
+  </dc:description>
+  <dc:subject><rdf:Bag><rdf:li>cat</rdf:li></rdf:Bag></dc:subject>
+ </rdf:Description>
+</rdf:RDF>
+</x:xmpmeta>
+<!-- after the packet -->
+<?xpacket end='w'?>
+"""
+
+
+def languages(packet: str) -> dict[str, str]:
+    root = ET.fromstring(packet.encode("utf-8"))
+    items = root.findall(f".//{{{NS_DC}}}description/{{{NS_RDF}}}Alt/{{{NS_RDF}}}li")
+    return {str(li.get("{http://www.w3.org/XML/1998/namespace}lang")): li.text or "" for li in items}
+
+
+def test_merge_keeps_other_languages_and_comments() -> None:
+    updated = update_xmp(EXIFTOOL_LANGUAGES.encode("utf-8"), "New caption")
+    assert languages(updated) == {"x-default": "New caption", "de-DE": "Deutscher Text",
+                                  "fr-FR": "Texte français"}
+    for comment in ("<!-- written by a person, before the packet -->", "<!-- keep me: inside rdf:RDF -->",
+                    "<!-- a translator's note -->", "<!-- after the packet -->"):
+        assert comment in updated
+    assert ">cat<" in updated
+    assert update_xmp(updated.encode("utf-8"), "New caption") == updated  # stable when run again
+
+
+def test_merge_adds_a_default_before_other_languages() -> None:
+    only_german = EXIFTOOL_LANGUAGES.replace("<rdf:li xml:lang='x-default'>English text</rdf:li>", "")
+    updated = update_xmp(only_german.encode("utf-8"), "Neu")
+    assert list(languages(updated)) == ["x-default", "de-DE", "fr-FR"]
+    assert read_description(updated.encode("utf-8")) == "Neu"

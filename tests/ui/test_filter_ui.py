@@ -92,7 +92,7 @@ def test_query_narrows_the_grid(qtbot: Any, window: MainWindow) -> None:
     assert shown(window) == ["a.png", "c.jpg", "e.jpg"]
     type_query(qtbot, window, "hair")  # plain text: name or caption contains it, as before
     assert shown(window) == ["a.png", "b.png"]
-    type_query(qtbot, window, "(tokens:>77 OR chars:<1) status:uncaptioned OR status:done tokens:>77")
+    type_query(qtbot, window, "(tokens:>77 OR chars:<1) status:uncaptioned OR status:captioned tokens:>77")
     assert shown(window) == ["d.png", "e.jpg"]
     assert not window.filter_box.error and window.filter_box.message.isHidden()
 
@@ -112,7 +112,7 @@ def test_bad_query_shows_its_error_and_keeps_the_previous_view(qtbot: Any, windo
     assert "missing ')' at 23" in box.error and shown(window) == before
     type_query(qtbot, window, "tokens:>abc")
     assert box.error.startswith("tokens needs a number: 'tokens:>abc'")
-    type_query(qtbot, window, "status:edited OR car")  # fixed: applied, the error goes
+    type_query(qtbot, window, "status:failed OR car")  # fixed: applied, the error goes
     assert shown(window) == ["c.jpg"]
     assert not box.error and box.message.isHidden() and window.filter_edit.styleSheet() == ""
     assert "tag:" in window.filter_edit.toolTip() and "tokens:" in window.filter_edit.placeholderText()

@@ -330,7 +330,7 @@ def test_find_replace_previews_then_undoes_in_one_step(qtbot: Any, make_window: 
     window = make_window()
     images = _captioned_folder(qtbot, window, tmp_path)
     library = window.library
-    assert library.item(images[0]).status is Status.DONE  # imported from the sidecar
+    assert library.item(images[0]).status is Status.EDITED  # a caption file the app did not write
     dialog = window.show_find_replace()
     dialog.find_edit.setText("cat")
     dialog.replace_edit.setText("lion")
@@ -362,7 +362,7 @@ def test_find_replace_previews_then_undoes_in_one_step(qtbot: Any, make_window: 
     window.undo()  # one step takes the whole replacement back
     wait_writes(qtbot, window)
     assert [library.item(p).caption for p in images] == ["a red cat", "a cat and a dog", "a bird", ""]
-    assert library.item(images[0]).status is Status.DONE
+    assert library.item(images[0]).status is Status.EDITED  # back to the imported edit
     assert sidecar(images[1]) == "a cat and a dog"
     assert window.model.item(1).caption == "a cat and a dog"
     window.redo()
