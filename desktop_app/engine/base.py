@@ -34,7 +34,7 @@ class SingleJobEngine:
         remote job already keeps every endpoint busy). Returns the job's handle at once."""
         request.params.validate()
         request.video.validate()
-        handle = JobHandle(next(self._job_ids), request, on_event, cancel, lambda: None, 1)
+        handle = JobHandle(next(self._job_ids), request, on_event, cancel, lambda: None)
         with self._start_lock:
             if self._jobs_thread is None or not self._jobs_thread.is_alive():
                 self._jobs_thread = threading.Thread(target=self._run_jobs, daemon=True,

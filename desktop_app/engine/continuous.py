@@ -421,7 +421,10 @@ class ContinuousRunner:
 
     def step(self, on_tokens: TokenCallback) -> list[RunnerOutput]:
         """One decode step over every slot; streams the new tokens, returns the rows that ended."""
-        mode = StepMode.of_rows(row.settings for row in self.rows if row is not None)
+        live = [row.settings for row in self.rows if row is not None]
+        mode = StepMode.of_rows(live)
+        extra = self.stats.extra
+        extra["max_rows_in_step"] = max(extra.get("max_rows_in_step", 0.0), float(len(live)))
         start = time.perf_counter()
         new = self._step(mode)
         self.stats.decode_s += time.perf_counter() - start

@@ -24,7 +24,7 @@ class JobHandle:
     """
 
     def __init__(self, job_id: int, request: CaptionRequest, on_event: EventCallback,
-                 cancel: threading.Event | None, wake: Callable[[], None], ahead: int):
+                 cancel: threading.Event | None, wake: Callable[[], None]):
         self.id = job_id
         self.request = request
         self.error = ""
@@ -33,10 +33,10 @@ class JobHandle:
         self._wake = wake
         self._results: queue.Queue[Any] = queue.Queue()
         self._done = threading.Event()
-        self.ready: queue.Queue[Any] = queue.Queue(maxsize=max(1, ahead))
         # Engine-thread state (the live engine's; unused by other engines).
-        self.head: Any = None  # the next ready item, taken from `ready`
-        self.fed = False  # the feeder has handed over everything
+        self.feed: Any = None  # its files on their way through the prefetch pool
+        self.head: Any = None  # the next prepared file, waiting for a slot
+        self.fed = False  # every file has come out of the pool
         self.open: dict[int, int] = {}  # engine key -> variants not finished yet
         self.tracker: Any = None
         self.settings: Any = None

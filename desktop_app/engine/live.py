@@ -1,8 +1,9 @@
 """`LiveEngine`: one long-lived engine thread, one runner, one queue for every caller.
 
 Any thread calls `submit(request, on_event)` and gets a `JobHandle` at once; the job's files
-are decoded and tokenised by the job's own feeder thread (on the prefetch pool) into a small
-bounded queue. The engine thread loops: apply cancels, admit ready rows into free slots, run
+are decoded, preprocessed and tokenised on the engine's one prefetch pool (a few threads shared
+by every job, each job at most `ahead` files in flight), in the job's order. The engine thread
+loops: apply cancels, admit ready rows into free slots, run
 one decode step, hand each finished caption to its job. A free slot takes the next ready row
 at once, whichever job it belongs to; jobs take turns (round robin), so a five-image "Caption
 Selected" queued behind a 10,000-image run starts within a step or two, and every HTTP request
@@ -17,8 +18,8 @@ the whole vocabulary). On the `generate()` runner (the fallback), a batch is one
 call: rows with different `DecodeSettings` (temperature, top_p, top_k, penalties, ignore_eos)
 go to separate calls, and a call runs to its end before new rows join.
 
-Events of a job go to that job's `on_event` only, called on the engine's threads (the feeder
-for "captioning" and unreadable files, the engine thread for the rest): keep it quick. A job
+Events of a job go to that job's `on_event` only: "captioning" on the submitting thread, all
+the others on the engine thread. Keep the callback quick. A job
 ends with `JobEnded`, after its last result.
 """
 
@@ -26,16 +27,16 @@ from __future__ import annotations
 
 import itertools
 import logging
-import queue
 import threading
-from dataclasses import dataclass, replace
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import memory
 from .events import EventCallback, StageChanged, ignore_event
-from .images import ImageLoadError, prefetch
-from .jobs import END as _END
+from .images import ImageLoadError
 from .jobs import JobHandle
 from .prepare import InputBuilder
 from .runner import DecodeSettings, InputFailed, PreparedInput, RowDone
@@ -48,12 +49,23 @@ _BUILD_LOCK = threading.Lock()  # tokenisers are not meant to be shared between 
 
 @dataclass
 class _Ready:
-    """What a feeder hands the engine thread: a prepared input, or a file that failed."""
+    """A prepared file: its input, or why it failed."""
 
     key: int
     path: Path
     inp: PreparedInput | None = None
     reason: str = ""
+
+
+@dataclass
+class _Feed:
+    """A job's files on their way through the prefetch pool (engine thread only)."""
+
+    builder: InputBuilder
+    items: Iterator[tuple[int, Any]]
+    ahead: int
+    pending: deque[Future] = field(default_factory=deque)
+    exhausted: bool = False
 
 
 class LiveEngine:
@@ -77,6 +89,8 @@ class LiveEngine:
         self._closing = False
         self._turn = 0
         self.jobs_submitted = 0
+        self._builders: dict[tuple[Any, ...], InputBuilder] = {}
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="caption-prefetch")
         self._thread = threading.Thread(target=self._loop, name="caption-engine", daemon=True)
         self._thread.start()
 
@@ -86,19 +100,35 @@ class LiveEngine:
         """Queue `request`; its rows share the slots with every other job's at once."""
         request.params.validate()
         request.video.validate()
+        # A decoded video can hold hundreds of MB of patches: look fewer files ahead then.
         ahead = 2 * self.workers if memory.has_video(request) else 4 * self.workers + 8
+        builder = self._builder(request, root)
+        job = JobHandle(next(self._ids), request, on_event, cancel, self._wake)
+        job.settings = self.settings_for(request)
+        job.tracker = JobTracker(self.loaded, request, job.emit)
+        job.feed = _Feed(builder, enumerate(request.items), ahead)
+        job.emit(StageChanged("captioning", f"{len(request.items)} images"))
         with self._cv:
             if self._closing:
                 raise RuntimeError("the engine is closed")
-            job = JobHandle(next(self._ids), request, on_event, cancel, self._wake, ahead)
-            job.settings = self.settings_for(request)
-            job.tracker = JobTracker(self.loaded, request, job.emit)
             self._jobs.append(job)
             self.jobs_submitted += 1
-        feeder = threading.Thread(target=self._feed, args=(job, root), daemon=True,
-                                  name=f"caption-job-{job.id}")
-        feeder.start()
+            self._cv.notify_all()
         return job
+
+    def _builder(self, request: CaptionRequest, root: Path | None) -> InputBuilder:
+        """The input builder for a request's prompt settings, shared by jobs with the same ones
+        (its prompt ids are cached: serve's requests would otherwise tokenise theirs each time)."""
+        key = (request.prompt, request.system_prompt, request.max_pixels, root, request.video)
+        with _BUILD_LOCK:
+            builder = self._builders.pop(key, None)
+            if builder is None:
+                builder = InputBuilder(self.loaded.processor, request.prompt, request.system_prompt,
+                                       request.max_pixels, root, request.video)
+            self._builders[key] = builder  # most recently used last
+            while len(self._builders) > 64:
+                self._builders.pop(next(iter(self._builders)))
+        return builder
 
     def idle(self) -> bool:
         """No job is queued or running."""
@@ -116,62 +146,43 @@ class LiveEngine:
         with self._cv:
             self._cv.notify_all()
 
-    # -- feeder threads: files -> prepared inputs -------------------------------------------
-    def _feed(self, job: JobHandle, root: Path | None) -> None:
-        request = job.request
-        try:
-            job.emit(StageChanged("captioning", f"{len(request.items)} images"))
-            builder = InputBuilder(self.loaded.processor, request.prompt, request.system_prompt,
-                                   request.max_pixels, root, request.video)
-            for ready in self._prepare(job, builder):
-                while not job.cancelled and not self._closing:
-                    try:
-                        job.ready.put(ready, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                self._wake()
-                if job.cancelled or self._closing:
-                    return
-        except Exception as exc:  # noqa: BLE001 - e.g. a template that cannot render
-            log.exception("job %d: preparing inputs failed", job.id)
-            job.error = f"{type(exc).__name__}: {exc}"
-        finally:
-            while True:  # the end marker must arrive, even behind a full queue
-                try:
-                    job.ready.put(_END, timeout=0.1)
-                    break
-                except queue.Full:
-                    if job.cancelled or self._closing:
-                        break
-            self._wake()
+    # -- the prefetch pool: files -> prepared inputs -----------------------------------------
+    def _top_up(self, job: JobHandle) -> None:
+        """Send the job's next files to the pool until `ahead` are in flight."""
+        feed = job.feed
+        while not feed.exhausted and len(feed.pending) < feed.ahead:
+            nxt = next(feed.items, None)
+            if nxt is None:
+                feed.exhausted = True
+                return
+            key, item = nxt
+            future = self._pool.submit(self._prepare, job.request, feed.builder, key, item)
+            future.add_done_callback(lambda _: self._wake())
+            feed.pending.append(future)
 
-    def _prepare(self, job: JobHandle, builder: InputBuilder) -> Iterator[_Ready]:
-        """Prepared inputs in request order; unreadable files come out as failures."""
-        request = job.request
-        loads = prefetch((item.path for item in request.items), builder.pixels, workers=self.workers,
-                         ahead=job.ready.maxsize)
+    @staticmethod
+    def _prepare(request: CaptionRequest, builder: InputBuilder, key: int, item: Any) -> _Ready:
+        """One file (and a comparison's other images) decoded, preprocessed and tokenised."""
+        path = item.path
         try:
-            for key, (item, (path, pixels)) in enumerate(zip(request.items, loads)):
-                if job.cancelled:
-                    return
-                if item.extra_paths and not isinstance(pixels, ImageLoadError):
-                    pixels = builder.with_extra_images(path, pixels, item.extra_paths)
-                if isinstance(pixels, ImageLoadError):
-                    yield _Ready(key, path, reason=pixels.reason)
-                    continue
-                limit = item.max_new_tokens or request.params.max_new_tokens
-                seeds = item_seeds(item, request.params)
-                try:
-                    with _BUILD_LOCK:
-                        inp = (builder.build_many(key, (path, *item.extra_paths), pixels, limit, seeds, item.prompt)
-                               if item.extra_paths else builder.build(key, path, pixels, limit, seeds, item.prompt))
-                except Exception as exc:  # noqa: BLE001 - a bad prompt fails its image only
-                    yield _Ready(key, path, reason=f"cannot build the prompt: {exc}")
-                    continue
-                yield _Ready(key, path, inp)
-        finally:
-            loads.close()
+            pixels = builder.pixels(path)
+        except ImageLoadError as exc:
+            return _Ready(key, path, reason=exc.reason)
+        except Exception as exc:  # noqa: BLE001 - any failure belongs to this file
+            return _Ready(key, path, reason=f"{type(exc).__name__}: {exc}")
+        if item.extra_paths:
+            pixels = builder.with_extra_images(path, pixels, item.extra_paths)
+            if isinstance(pixels, ImageLoadError):
+                return _Ready(key, path, reason=pixels.reason)
+        limit = item.max_new_tokens or request.params.max_new_tokens
+        seeds = item_seeds(item, request.params)
+        try:
+            with _BUILD_LOCK:
+                inp = (builder.build_many(key, (path, *item.extra_paths), pixels, limit, seeds, item.prompt)
+                       if item.extra_paths else builder.build(key, path, pixels, limit, seeds, item.prompt))
+        except Exception as exc:  # noqa: BLE001 - a bad prompt fails its image only
+            return _Ready(key, path, reason=f"cannot build the prompt: {exc}")
+        return _Ready(key, path, inp)
 
     # -- the engine thread -------------------------------------------------------------------
     def _loop(self) -> None:
@@ -188,15 +199,20 @@ class LiveEngine:
                 self._fail_running(f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
         self.runner.drop()
         for job in list(self._jobs):
+            self._drop_feed(job)
             job.end("the engine was closed")
         self._jobs.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _has_work(self) -> bool:
         if self.runner.busy():
             return True
         for job in self._jobs:
-            if job.cancelled or job.head is not None or not job.ready.empty():
+            feed = job.feed
+            if job.cancelled or job.head is not None or (feed.pending and feed.pending[0].done()):
                 return True
+            if not feed.pending:
+                return True  # files to send to the pool, or the job is over
         return False
 
     def _turn_once(self) -> None:
@@ -225,19 +241,31 @@ class LiveEngine:
                 self._owner.pop(key, None)
             job.open.clear()
             job.head = None
+            self._drop_feed(job)
             self._jobs.remove(job)
             job.end()
 
+    @staticmethod
+    def _drop_feed(job: JobHandle) -> None:
+        """Cancel the job's files not yet started in the pool (running ones finish, unread)."""
+        for future in job.feed.pending:
+            future.cancel()
+        job.feed.pending.clear()
+        job.feed.exhausted = True
+
     def _refill_head(self, job: JobHandle) -> None:
-        """Move the job's next ready item into `head`; failures are reported on the way."""
+        """Move the job's next prepared file into `head` (in the job's order); failures are
+        reported on the way; more files go to the pool as these come out."""
+        feed = job.feed
         while job.head is None and not job.fed:
-            try:
-                item = job.ready.get_nowait()
-            except queue.Empty:
+            self._top_up(job)
+            if not feed.pending:
+                job.fed = feed.exhausted
                 return
-            if item is _END:
-                job.fed = True
-            elif item.inp is None:
+            if not feed.pending[0].done():
+                return
+            item = feed.pending.popleft().result()
+            if item.inp is None:
                 job.tracker.fail(item.key, item.path, item.reason)
                 self._drain(job)
             else:
@@ -251,7 +279,7 @@ class LiveEngine:
     def _admit(self) -> None:
         """Fill free slots from the jobs' ready rows, one job after another (round robin)."""
         runner = self.runner
-        waiting = sum(job.head.inp.variants + job.ready.qsize() for job in self._jobs if job.head)
+        waiting = sum(job.head.inp.variants + len(job.feed.pending) for job in self._jobs if job.head)
         if not runner.should_refill(waiting):
             return
         group: list[PreparedInput] = []
@@ -322,7 +350,7 @@ class LiveEngine:
 
     def _finish_jobs(self) -> None:
         for job in list(self._jobs):
-            if job.fed and job.head is None and not job.open and job.ready.empty():
+            if job.fed and job.head is None and not job.open:
                 self._drain(job)
                 self._jobs.remove(job)
                 job.end(job.error)

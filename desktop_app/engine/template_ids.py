@@ -17,6 +17,8 @@ class PromptPieces:
     prompt tokenises it once.
     """
 
+    MAX_CACHED = 512  # distinct (prompt, media, count) entries kept
+
     def __init__(self, processor: Any, system_prompt: str | None):
         self.processor = processor
         self.tokenizer = processor.tokenizer
@@ -47,5 +49,7 @@ class PromptPieces:
                              f"in the prompt, not {count}")
         out = [self.encode(piece) for piece in pieces]
         with self._lock:
+            if len(self._cache) >= self.MAX_CACHED:  # a server sees endless distinct prompts
+                self._cache.clear()
             self._cache[key] = out
         return out

@@ -229,7 +229,9 @@ def test_cancel_stops_within_one_step_and_the_engine_runs_again(engine, images, 
         assert job.token_ids[(result.path, 0)] == reference.token_ids[(result.path, 0)]
     stages = [e for e in job.events if isinstance(e, StageChanged)]
     assert stages[-1] == StageChanged("idle", "cancelled")
-    assert not prefetch_threads()
+    assert not prefetch_threads()  # no per-job pool is left behind
+    pool = [t for t in threading.enumerate() if t.name.startswith("caption-prefetch")]
+    assert len(pool) <= engine.workers  # the live engine's one pool, shared by every job
 
     again = run(engine, request, monkeypatch)
     assert {p: r.caption for p, r in again.by_path().items()} == \
