@@ -8,7 +8,8 @@ The server runs as a separate process (`python -m desktop_app serve`) bound to 1
 `--baseline-root DIR` also measures the server of another checkout (e.g. the commit before a
 change: `git worktree add DIR COMMIT`), started the way that checkout's benchmark started it,
 in the same run, so the two figures share the machine's load. Each remote row reports the
-server's engine jobs and mean batch size (from `/v1/stats`) and milliseconds per token.
+server's engine jobs and rows per decode step (from `/v1/stats`; a round-based baseline
+reports its mean batch instead) and milliseconds per token.
 """
 
 from __future__ import annotations
@@ -90,6 +91,19 @@ def server_stats(url: str) -> dict[str, Any]:
     return httpx.get(url + "/v1/stats", timeout=10).json()
 
 
+def step_counts(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Engine jobs run and the mean rows a decode step carried, between two /v1/stats readings
+    (the live engine's counters, or a round-based server's batch sizes for a baseline)."""
+    if "batch_sizes" in after:  # a checkout from before the live engine
+        sizes = after["batch_sizes"][len(before["batch_sizes"]):]
+        return {"engine_jobs": len(sizes), "rows_per_step": None,
+                "mean_batch": round(sum(sizes) / max(1, len(sizes)), 2)}
+    steps = after["runner"]["decode_steps"] - before.get("runner", {}).get("decode_steps", 0)
+    tokens = after["runner"]["tokens"] - before.get("runner", {}).get("tokens", 0)
+    return {"engine_jobs": after["jobs_submitted"] - before.get("jobs_submitted", 0),
+            "rows_per_step": round(tokens / max(1, steps), 2)}
+
+
 def remote_rows(label: str, url: str, levels: list[int], request: CaptionRequest) -> list[dict[str, Any]]:
     rows = []
     for level in levels:
@@ -98,9 +112,9 @@ def remote_rows(label: str, url: str, levels: list[int], request: CaptionRequest
         before = server_stats(url)
         row = timed(f"{label} c={level}", remote, request)
         after = server_stats(url)
-        sizes = after["batch_sizes"][len(before["batch_sizes"]):]
-        row.update(engine_jobs=len(sizes), mean_batch=round(sum(sizes) / max(1, len(sizes)), 2))
-        print(f"{'':>24}{len(sizes)} engine jobs, mean batch {row['mean_batch']}", flush=True)
+        row.update(step_counts(before, after))
+        print(f"{'':>24}{row['engine_jobs']} engine jobs, {row['rows_per_step']} rows a decode step",
+              flush=True)
         rows.append(row)
     return rows
 
@@ -175,6 +189,13 @@ def main(argv: list[str] | None = None) -> int:
         rows += serve_and_measure("baseline", model, args, request, args.baseline_root.resolve(), [])
     rows += serve_and_measure("remote", model, args, request, ROOT,
                               ["--threads", str(args.threads)] if args.threads else [])
+    local_rate = rows[0]["images_per_s"]
+    print(f"\n{'method':>22} {'img/s':>8} {'x local':>8} {'jobs':>6} {'rows/step':>10}")
+    for row in rows:
+        row["vs_local"] = round(row["images_per_s"] / local_rate, 3) if local_rate else None
+        rps = row.get("rows_per_step") or row.get("mean_batch") or ""
+        print(f"{row['method']:>22} {row['images_per_s']:>8.2f} {row['vs_local']:>8.3f} "
+              f"{row.get('engine_jobs', ''):>6} {rps:>10}")
     out = {"device": args.device, "dtype": args.dtype, "model": args.model, "cpu": platform.processor()
            or platform.machine(), "cpus": os.cpu_count(), "max_new_tokens": args.max_new_tokens,
            "lengths": args.lengths,

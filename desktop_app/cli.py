@@ -73,6 +73,38 @@ def video_options(args: argparse.Namespace) -> Any:
     return options
 
 
+def add_remote_arguments(parser: argparse.ArgumentParser) -> None:
+    """How requests to `--endpoint` servers behave: the same flags for `caption` and `compare`."""
+    from .engine.remote import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+
+    parser.add_argument("--request-timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                        help="with --endpoint: the longest wait for a server's next bytes (its "
+                             f"answer, or the next chunk of a streamed caption; default "
+                             f"{DEFAULT_TIMEOUT_S:g}); connecting may take 5 s")
+    parser.add_argument("--retries", type=int, default=DEFAULT_RETRIES, metavar="N",
+                        help="with --endpoint: retries of a request after a 429, a 5xx, a timeout or a "
+                             f"broken stream, after the server's Retry-After or 1, 2, 4... s "
+                             f"(default {DEFAULT_RETRIES}); then its image goes to the other endpoints")
+    parser.add_argument("--allow-http-key", action="store_true",
+                        help="with --endpoint: send the API key to plain http:// servers on other "
+                             "machines, where anyone on the network path can read it (default: "
+                             "such endpoints are left out; https and this machine are always fine)")
+
+
+def remote_engine(args: argparse.Namespace, params: Any, concurrency: int) -> Any:
+    """The `RemoteEngine` for `--endpoint` (ValueError for settings the servers would refuse)."""
+    from .engine.remote import RemoteEngine, check_params
+
+    check_params(params)
+    if args.retries < 0:
+        raise ValueError("--retries must be >= 0")
+    if not args.request_timeout > 0:
+        raise ValueError("--request-timeout must be > 0 seconds")
+    return RemoteEngine(args.endpoint, model=args.model, api_key_env=args.api_key_env,
+                        concurrency=concurrency, timeout_s=args.request_timeout,
+                        retries=args.retries, allow_http_key=args.allow_http_key)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .cli_prompts import add_prompt_arguments
     from .engine.models import DEFAULT_MODEL
@@ -111,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight per endpoint (default 8)")
     parser.add_argument("--api-key-env", default="CAPTION_STUDIO_API_KEY", metavar="NAME",
                         help="environment variable holding the endpoints' API key (else the OS keyring)")
+    add_remote_arguments(parser)
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where caption stores live (default: the user data folder)")
     return parser
@@ -118,17 +151,64 @@ def build_parser() -> argparse.ArgumentParser:
 
 @dataclass
 class RunSummary:
-    """What a run did; `as_report()` is the JSON written by --report."""
+    """What a run did; `as_report()` is the JSON written by --report.
+
+    `captioned` counts captions written (`cut` of them ended at the token limit);
+    `no_caption` lists generations that gave no caption text (`problem` "empty" or
+    "reasoning_unfinished"): nothing was written for them and they are left to caption again.
+    """
 
     captioned: int = 0
     skipped: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     prompt: Any = None  # the ResolvedPrompt the run used
+    cut: int = 0
+    no_caption: list[dict[str, str]] = field(default_factory=list)
+    max_new_tokens: int | None = None
+
+    def count(self, problem: str) -> int:
+        """How many files got no caption for this `problem`."""
+        return sum(entry["problem"] == problem for entry in self.no_caption)
+
+    def unfinished(self) -> int:
+        """Files that ended without a caption: failures and generations without text."""
+        return len(self.failures) + len(self.no_caption)
+
+    def line(self) -> str:
+        """The summary line: what was captioned, cut, left without a caption, skipped, failed."""
+        parts = [f"captioned {self.captioned}" + (f" ({self.cut} cut at the token limit)" if self.cut else "")]
+        if self.no_caption:
+            kinds = [f"{n} {words}" for n, words in ((self.count("reasoning_unfinished"), "reasoning unfinished"),
+                                                    (self.count("empty"), "empty")) if n]
+            parts.append(f"no caption {len(self.no_caption)} ({', '.join(kinds)})")
+        parts += [f"skipped {self.skipped}", f"failed {len(self.failures)}"]
+        return ", ".join(parts) + f" in {self.seconds:.1f} s"
+
+    def hints(self) -> list[str]:
+        """What to change so that the next run does better (one line per kind of problem)."""
+        limit = f"{self.max_new_tokens} tokens" if self.max_new_tokens else "the token limit"
+        hints = []
+        if self.count("reasoning_unfinished"):
+            hints.append(f"the reasoning did not finish within {limit} for {self.count('reasoning_unfinished')} "
+                         "file(s), so they have no caption: raise --max-new-tokens (a Thinking model reasons "
+                         "before it captions) and run again; they are still to do")
+        empty = [e for e in self.no_caption if e["problem"] == "empty"]
+        if empty:
+            hints.append(f"{len(empty)} file(s) got an empty answer and have no caption; they are still to "
+                         "do: see the reasons above")
+        if self.cut:
+            hints.append(f"{self.cut} caption(s) were cut at {limit}: raise --max-new-tokens for whole "
+                         "captions (--overwrite captions them again)")
+        return hints
 
     def as_report(self) -> dict[str, Any]:
-        report = {"captioned": self.captioned, "skipped": self.skipped, "failed": len(self.failures),
-                  "failures": self.failures, "seconds": round(self.seconds, 3)}
+        report = {"captioned": self.captioned, "cut": self.cut,
+                  "no_caption": len(self.no_caption), "empty": self.count("empty"),
+                  "reasoning_unfinished": self.count("reasoning_unfinished"),
+                  "skipped": self.skipped, "failed": len(self.failures),
+                  "failures": self.failures, "no_caption_files": self.no_caption,
+                  "seconds": round(self.seconds, 3)}
         if self.prompt is not None:
             report.update(prompt=self.prompt.prompt, system_prompt=self.prompt.system_prompt,
                           prompt_source=self.prompt.source)
@@ -193,15 +273,15 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         video = video_options(args)
         resolved = resolve_prompt(args)
         if args.endpoint:
-            from .engine.remote import RemoteEngine
-
-            engine: Any = RemoteEngine(args.endpoint, model=args.model, api_key_env=args.api_key_env,
-                                       concurrency=args.concurrency)
+            engine: Any = remote_engine(args, params, args.concurrency)
         else:
             engine = CaptionEngine(args.model or DEFAULT_MODEL, load_options(args), runner=args.runner)
     except ValueError as exc:
         err.write(f"error: {exc}\n")
         return EXIT_USAGE
+    if args.variants > 1 and args.temperature == 0:
+        err.write(f"note: at --temperature 0 (greedy) the {args.variants} variants are one caption; "
+                  "set a temperature (e.g. 0.7) for different ones\n")
     policy = RunPolicy.OVERWRITE_ALL if args.overwrite else RunPolicy.SKIP_DONE_AND_EDITED
     lock = _take_run_lock(args, err)
     if isinstance(lock, int):
@@ -214,7 +294,7 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
             out.write(f"wrote {restored} caption files that an interrupted run had left unwritten\n")
         total = len(library.items())
         todo = library.pending(policy)
-        summary = RunSummary(skipped=total - len(todo), prompt=resolved)
+        summary = RunSummary(skipped=total - len(todo), prompt=resolved, max_new_tokens=params.max_new_tokens)
         out.write(f"{total} files in {args.folder}: {len(todo)} to caption, "
                   f"{summary.skipped} already captioned\n")
         out.write(f"prompt ({resolved.source}): {resolved.prompt}\n")
@@ -232,13 +312,16 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     if store_failed:
         return EXIT_FAILURES
     summary.seconds = time.perf_counter() - started
-    out.write(f"captioned {summary.captioned}, skipped {summary.skipped}, failed {len(summary.failures)} "
-              f"in {summary.seconds:.1f} s\n")
+    out.write(summary.line() + "\n")
     for failure in summary.failures:
         err.write(f"failed: {failure['path']}: {failure['reason']}\n")
+    for entry in summary.no_caption:
+        err.write(f"no caption: {entry['path']}: {entry['reason']}\n")
+    for hint in summary.hints():
+        err.write(f"hint: {hint}\n")
     if args.report:
         atomic_write_text(args.report, json.dumps(summary.as_report(), indent=2, ensure_ascii=False) + "\n")
-    return EXIT_FAILURES if summary.failures else EXIT_OK
+    return EXIT_FAILURES if summary.unfinished() else EXIT_OK
 
 
 def _take_run_lock(args: argparse.Namespace, err: TextIO) -> Any:
@@ -322,8 +405,8 @@ def _caption_all(engine: Any, request: Any, args: argparse.Namespace, library: A
             else:
                 library.record_failure(result.path, result.reason)
                 summary.failures.append({"path": str(result.path), "reason": result.reason})
-            bar.update(summary.captioned, len(summary.failures))
-        bar.update(summary.captioned, len(summary.failures), force=True)
+            bar.update(summary.captioned, summary.unfinished())
+        bar.update(summary.captioned, summary.unfinished(), force=True)
     finally:
         bar.close()
         if main_thread:
@@ -335,7 +418,16 @@ def _caption_all(engine: Any, request: Any, args: argparse.Namespace, library: A
 
 
 def _save(library: Any, result: Any, policy: Any, variants: int, summary: RunSummary) -> None:
-    """Commit one caption, then write its sidecar (the joined variants when there are several)."""
+    """Commit one caption, then write its sidecar (the joined variants when there are several).
+
+    A result without caption text (unfinished reasoning, an empty answer) is no caption: the
+    store notes why (a caption it held stays) and no sidecar is written.
+    """
+    if not result.has_text:
+        reason = result.problem_message("--max-new-tokens")
+        library.record_failure(result.path, reason, result.problem)
+        summary.no_caption.append({"path": str(result.path), "problem": result.problem, "reason": reason})
+        return
     caption = result.caption.strip()
     text = "\n\n".join(v.strip() for v in result.variants) if variants > 1 else caption
     metadata = dict(result.metadata, truncated=result.truncated, reasoning=result.reasoning)
@@ -346,6 +438,7 @@ def _save(library: Any, result: Any, policy: Any, variants: int, summary: RunSum
     try:
         library.write_sidecar(result.path, text)
         summary.captioned += 1
+        summary.cut += result.problem == "cut"
     except Exception as exc:  # noqa: BLE001 - the caption is safe in the store; say why the file is not
         summary.failures.append({"path": str(result.path), "reason": f"cannot write the caption file: {exc}"})
 

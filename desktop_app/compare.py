@@ -82,7 +82,7 @@ def shared_folder(paths: Sequence[Path]) -> Path | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .cli import add_load_arguments
+    from .cli import add_load_arguments, add_remote_arguments
     from .engine.models import DEFAULT_MODEL
 
     parser = argparse.ArgumentParser(
@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ask an OpenAI-compatible server (vLLM, SGLang, serve) instead of a local model")
     parser.add_argument("--api-key-env", default="CAPTION_STUDIO_API_KEY", metavar="NAME",
                         help="environment variable holding the endpoint's API key")
+    add_remote_arguments(parser)
     return parser
 
 
@@ -122,7 +123,7 @@ def compare_main(argv: Sequence[str], out: TextIO | None = None, err: TextIO | N
         args = build_parser().parse_args(list(argv))
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
-    from .cli import load_options
+    from .cli import load_options, remote_engine
     from .engine import CaptionEngine, GenerationParams, ImageCaptioned, ModelLoadError, TokensStreamed
     from .engine.models import DEFAULT_MODEL
 
@@ -138,10 +139,7 @@ def compare_main(argv: Sequence[str], out: TextIO | None = None, err: TextIO | N
         request = comparison_request(args.images, question, params, args.system_prompt, cap)
         folder = None if args.no_store else (args.folder or shared_folder(args.images))
         if args.endpoint:
-            from .engine.remote import RemoteEngine
-
-            engine: Any = RemoteEngine(args.endpoint, model=args.model, api_key_env=args.api_key_env,
-                                       concurrency=1)
+            engine: Any = remote_engine(args, params, concurrency=1)
         else:
             engine = CaptionEngine(args.model or DEFAULT_MODEL, load_options(args), runner=args.runner)
         engine.load()

@@ -9,41 +9,60 @@ Design:
   default: lossless, so a greedy caption equals the local engine's) and sent as a base64 data
   URL to `/v1/chat/completions` with `stream: true`; deltas become `TokensStreamed` events.
 - A video is checked with `probe_video` and sent whole as a `video_url` data URL (vLLM's
-  format; the server samples its frames, so the request's video options do not apply).
-- One shared work queue; each endpoint runs `concurrency` worker threads (one `httpx.Client`
-  per endpoint). Results come out of `caption()` in completion order.
+  format); the server samples its frames, asked for the request's `fps` and `max_frames` in
+  vLLM's per-request `mm_processor_kwargs` (start/end and the frame pixel cap do not apply).
+- Variants: one request per variant, each with `n: 1` and the variant's own seed (the one
+  the local engine gives it), so variant k is reproducible alone and every server takes it
+  (vLLM refuses greedy `n` > 1, Ollama ignores `n`). Greedy variants are one caption by
+  definition: at temperature 0 one request is sent and its caption fills every variant.
+- The requests run as asyncio tasks on a private event loop thread: one shared work queue,
+  `concurrency` tasks per endpoint (one `httpx.AsyncClient` each). Cancelling cancels the
+  tasks, which closes their connections at once, even one still waiting for its headers.
+  Results come out of `caption()` in completion order.
 - Events (`TokensStreamed`, `ImageCaptioned`, `ImageFailed`, `Progress`, `StageChanged`) are
   delivered to `on_event` on the caller's thread, from inside the `caption()` iterator, so the
   callback needs no lock (events flow while the caller iterates, as it does in the CLI and UI).
-- 429, 408, 5xx, timeouts and connection errors are retried on the same endpoint with
-  exponential backoff (`max_attempts`, `backoff_s`). An endpoint whose retries run out (or that
-  answers 401/403/404) is marked dead; the image goes back to the front of the queue for the
-  other endpoints. Other 4xx answers (a broken image) fail that image alone.
-- When every endpoint is dead, images that were attempted fail with "no endpoint reachable:
-  ..."; images never attempted are left out of the results, so the caption store keeps them
-  pending and the next run captions them.
+- Timeouts: `connect_timeout_s` to connect, `timeout_s` for each read (per chunk of a stream,
+  so a long caption never times out while text flows).
+- 429, 408, 5xx, timeouts, connection errors and broken streams (a chunk that is not JSON, a
+  stream that ends early) are retried on the same endpoint, `retries` times, after
+  `Retry-After` when the server sends one (seconds or an HTTP date), else exponential backoff
+  from `backoff_s` (1, 2, 4 s by default). When an endpoint's retries run out its image goes
+  back to the queue for the others and the endpoint is left out for `cooldown_s` (or as long
+  as its Retry-After asks); the second time in a row, or on 401/403/404 or a 400 naming a
+  request parameter (the same for every image), it is dropped for the rest of the run. Other
+  4xx answers (a broken image) fail that image alone.
+- When every endpoint is dropped, images that were attempted fail with "no endpoint
+  reachable: ..."; images never attempted are left out of the results, so the caption store
+  keeps them pending and the next run captions them.
 - A retried attempt may already have streamed some deltas; the final caption is always the
   successful attempt's text.
-- `cancel` closes the open streams and stops the workers; finished captions are already yielded.
 - The API key: `api_key=` if given, else the environment variable `api_key_env`
   (default CAPTION_STUDIO_API_KEY), else the OS keyring (`keyring.get_password("caption-studio",
-  endpoint)`) when the `keyring` package is installed. It is never written to settings files.
+  endpoint)`) when the `keyring` package is installed. It is never written to settings files,
+  and never sent over plain http to a host that is not this machine unless `allow_http_key`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import email.utils
 import io
+import ipaddress
 import json
 import logging
 import os
 import queue
+import random
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
+from urllib.parse import urlsplit
 
 from .base import SingleJobEngine
 from .events import (EventCallback, ImageCaptioned, ImageFailed, Progress, StageChanged,
@@ -51,13 +70,26 @@ from .events import (EventCallback, ImageCaptioned, ImageFailed, Progress, Stage
 from .images import ImageLoadError, is_video_path, load_image
 from .loading import ModelLoadError
 from .prompts import render_prompt, split_reasoning, video_wording
-from .types import CaptionRequest, row_seed
+from .types import CaptionRequest, GenerationParams, item_seeds
 
 log = logging.getLogger(__name__)
 DEFAULT_API_KEY_ENV = "CAPTION_STUDIO_API_KEY"
 KEYRING_SERVICE = "caption-studio"
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 DEAD_STATUSES = frozenset({401, 403, 404})
+#: A 400 naming one of these is about the request, not the image: every image would get it.
+_IMAGE_PARAMS = frozenset({None, "", "messages", "mm_processor_kwargs"})
+
+DEFAULT_TIMEOUT_S = 120.0  # the longest wait for the server's next bytes
+CONNECT_TIMEOUT_S = 5.0
+DEFAULT_RETRIES = 3  # after the first attempt: 4 in all, backing off 1 + 2 + 4 s
+BACKOFF_S = 1.0
+MAX_WAIT_S = 60.0  # a longer Retry-After leaves the endpoint out instead of holding a request
+COOLDOWN_S = 30.0  # how long an endpoint whose retries ran out is left out
+MAX_ROUNDS = 2  # retries running out this many times in a row drop the endpoint for the run
+#: What OpenAI-compatible servers take (OpenAI, vLLM and `serve` refuse temperatures above 2).
+TEMPERATURE_RANGE = (0.0, 2.0)
+PRESENCE_PENALTY_RANGE = (-2.0, 2.0)
 
 
 def normalize_endpoint(url: str) -> str:
@@ -90,6 +122,58 @@ def resolve_api_key(endpoint: str, env_name: str = DEFAULT_API_KEY_ENV) -> str |
         return None
 
 
+def sends_in_clear(url: str) -> bool:
+    """Whether a request to `url` crosses a network unencrypted: plain http to a host that
+    is not this machine (loopback addresses and `localhost` stay on it)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve anywhere
+        return True
+
+
+def check_params(params: GenerationParams) -> None:
+    """Raise ValueError for settings OpenAI-compatible servers refuse, before anything is sent."""
+    low, high = TEMPERATURE_RANGE
+    if not low <= params.temperature <= high:
+        raise ValueError(f"temperature must be in [{low:g}, {high:g}] with an endpoint "
+                         f"(OpenAI-compatible servers refuse more), not {params.temperature:g}")
+    low, high = PRESENCE_PENALTY_RANGE
+    if not low <= params.presence_penalty <= high:
+        raise ValueError(f"presence penalty must be in [{low:g}, {high:g}] with an endpoint, "
+                         f"not {params.presence_penalty:g}")
+
+
+def retry_after_s(headers: Mapping[str, str]) -> float | None:
+    """The wait a 429/503 asks for: `retry-after-ms`, or `Retry-After` in seconds or as an
+    HTTP date; None when there is none (or it cannot be read)."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = (headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
 @dataclass(frozen=True)
 class RemoteOptions:
     """How the window builds a `RemoteEngine` (compared to tell whether it must be rebuilt)."""
@@ -98,6 +182,9 @@ class RemoteOptions:
     model: str | None = None
     concurrency: int = 8
     api_key_env: str = DEFAULT_API_KEY_ENV
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    retries: int = DEFAULT_RETRIES
+    allow_http_key: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,15 +200,34 @@ class RemoteModel:
 
 
 class _Retryable(Exception):
-    pass
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
-class _EndpointDead(Exception):
-    pass
+class _EndpointDown(Exception):
+    """The endpoint cannot take this image now: left out for a while, or (`dead`) for the run."""
+
+    def __init__(self, message: str, dead: bool = False, wait_s: float = 0.0):
+        super().__init__(message)
+        self.dead, self.wait_s = dead, wait_s
 
 
 class _ImageRejected(Exception):
     pass
+
+
+@dataclass
+class _Answer:
+    """One variant's finished stream."""
+
+    text: str
+    reasoning: str
+    finish: str
+    seed: int
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
 
 
 @dataclass
@@ -130,10 +236,12 @@ class _Job:
     path: Path
     prompt: str
     max_tokens: int
+    seeds: tuple[int, ...]  # one per variant
     extra: tuple[Path, ...] = ()  # more images sent with `path` (a multi-image comparison)
     extra_urls: tuple[str, ...] | None = None
     attempted: bool = False
     data_url: str | None = None
+    answers: dict[int, _Answer] = field(default_factory=dict)  # variants done (kept when requeued)
 
 
 @dataclass
@@ -142,7 +250,8 @@ class _Endpoint:
     api_key: str | None
     dead: bool = False
     reason: str = ""
-    responses: set[Any] = field(default_factory=set)
+    out_until: float = 0.0  # left out of the pool until then (event-loop time)
+    rounds: int = 0  # times in a row its retries ran out
 
 
 class RemoteEngine(SingleJobEngine):
@@ -150,29 +259,37 @@ class RemoteEngine(SingleJobEngine):
 
     def __init__(self, endpoints: Sequence[str] | str, model: str | None = None,
                  api_key: str | None = None, api_key_env: str = DEFAULT_API_KEY_ENV,
-                 concurrency: int = 8, max_attempts: int = 4, backoff_s: float = 0.5,
-                 timeout_s: float = 300.0, image_format: str = "PNG"):
+                 concurrency: int = 8, retries: int = DEFAULT_RETRIES, backoff_s: float = BACKOFF_S,
+                 timeout_s: float = DEFAULT_TIMEOUT_S, connect_timeout_s: float = CONNECT_TIMEOUT_S,
+                 cooldown_s: float = COOLDOWN_S, image_format: str = "PNG",
+                 allow_http_key: bool = False):
         super().__init__()
         self.endpoints = parse_endpoints(endpoints)
         if not self.endpoints:
             raise ValueError("no endpoint given")
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        if retries < 0:
+            raise ValueError("retries must be >= 0")
+        if not timeout_s > 0 or not connect_timeout_s > 0:
+            raise ValueError("the request timeout must be > 0 seconds")
         self.model = model
         self.api_key, self.api_key_env = api_key, api_key_env
-        self.concurrency, self.max_attempts = concurrency, max_attempts
-        self.backoff_s, self.timeout_s = backoff_s, timeout_s
+        self.concurrency, self.retries = concurrency, retries
+        self.backoff_s, self.cooldown_s = backoff_s, cooldown_s
+        self.timeout_s, self.connect_timeout_s = timeout_s, connect_timeout_s
+        self.allow_http_key = allow_http_key
         self.image_format = image_format.upper()
-        self.options = RemoteOptions(tuple(self.endpoints), model, concurrency, api_key_env)
+        self.options = RemoteOptions(tuple(self.endpoints), model, concurrency, api_key_env,
+                                     timeout_s, retries, allow_http_key)
         self.loaded: RemoteModel | None = None
         self.unreached = 0  # images of the last job left pending because every endpoint died
 
     @classmethod
     def from_options(cls, options: RemoteOptions) -> "RemoteEngine":
         return cls(options.endpoints, model=options.model, api_key_env=options.api_key_env,
-                   concurrency=options.concurrency)
+                   concurrency=options.concurrency, timeout_s=options.timeout_s,
+                   retries=options.retries, allow_http_key=options.allow_http_key)
 
     # -- lifecycle -----------------------------------------------------------------------
     def _key(self, url: str) -> str | None:
@@ -180,6 +297,9 @@ class RemoteEngine(SingleJobEngine):
 
     def _headers(self, key: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def _refuses_key(self, url: str) -> bool:
+        return not self.allow_http_key and sends_in_clear(url) and bool(self._key(url))
 
     def load(self, on_event: EventCallback = ignore_event) -> RemoteModel:
         """Check each endpoint's `/v1/models`; keep the reachable ones; pick the model name."""
@@ -191,14 +311,19 @@ class RemoteEngine(SingleJobEngine):
         alive: list[str] = []
         served: list[str] = []
         errors: list[str] = []
+        timeout = httpx.Timeout(min(self.timeout_s, 10.0), connect=self.connect_timeout_s)
         for url in self.endpoints:
+            if self._refuses_key(url):
+                errors.append(f"{url}: not sending the API key in clear text over plain http to "
+                              "another machine (use https, or allow it with --allow-http-key)")
+                continue
             try:
-                r = httpx.get(url + "/models", headers=self._headers(self._key(url)), timeout=10)
+                r = httpx.get(url + "/models", headers=self._headers(self._key(url)), timeout=timeout)
                 if r.status_code != 200:
                     errors.append(f"{url}: HTTP {r.status_code} {r.text[:200]}")
                     continue
                 ids = [m.get("id") for m in r.json().get("data", []) if isinstance(m, dict)]
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx.HTTPError, ValueError, AttributeError) as exc:
                 errors.append(f"{url}: {exc}")
                 continue
             if self.model and ids and self.model not in ids:
@@ -228,77 +353,21 @@ class RemoteEngine(SingleJobEngine):
     # -- captioning ----------------------------------------------------------------------
     def _caption(self, loaded: RemoteModel, request: CaptionRequest, cancel: threading.Event,
                  on_event: EventCallback, root: Path | None) -> Iterator[ImageCaptioned | ImageFailed]:
-        import httpx
-
+        check_params(request.params)
         total = len(request.items)
         on_event(StageChanged("captioning", f"{total} images"))
         jobs = [_Job(k, Path(item.path), render_prompt(_worded(item.prompt or request.prompt, item.path),
                                                        Path(item.path), root),
-                     item.max_new_tokens or request.params.max_new_tokens)
+                     item.max_new_tokens or request.params.max_new_tokens,
+                     item_seeds(item, request.params), tuple(Path(p) for p in item.extra_paths))
                 for k, item in enumerate(request.items)]
-        for job, item in zip(jobs, request.items):  # a comparison sends its other images too
-            job.extra = tuple(Path(p) for p in item.extra_paths)
-        pending: deque[_Job] = deque(jobs)
-        state = {"inflight": 0}
-        cond = threading.Condition()
+        v = request.video
+        if (v.start is not None or v.end is not None) and any(is_video_path(j.path) for j in jobs):
+            log.warning("the video start and end times are not applied on endpoints: the server "
+                        "samples the whole video")
         out: queue.Queue[Any] = queue.Queue()
-        endpoints = [_Endpoint(url, self._key(url)) for url in loaded.endpoints]
-        stop = threading.Event()  # cancel, or the caller stopped iterating
-
-        def take(ep: _Endpoint) -> _Job | None:
-            with cond:
-                while True:
-                    if stop.is_set() or cancel.is_set() or ep.dead:
-                        return None
-                    if pending:
-                        state["inflight"] += 1
-                        return pending.popleft()
-                    if state["inflight"] == 0:
-                        return None
-                    cond.wait(0.1)
-
-        def finish(job: _Job, requeue: bool) -> None:
-            with cond:
-                state["inflight"] -= 1
-                if requeue:
-                    pending.appendleft(job)
-                cond.notify_all()
-
-        def worker(ep: _Endpoint, client: Any) -> None:
-            while True:
-                job = take(ep)
-                if job is None:
-                    return
-                requeue = False
-                try:
-                    out.put(self._one(ep, client, job, request, loaded, cancel, stop, out))
-                except _EndpointDead as exc:
-                    with cond:
-                        if not ep.dead:
-                            ep.dead, ep.reason = True, str(exc)
-                            log.warning("endpoint %s is dead: %s", ep.url, exc)
-                    requeue = True
-                except _Cancelled:
-                    requeue = True
-                except Exception as exc:  # noqa: BLE001 - never lose an image to a bug here
-                    if cancel.is_set() or stop.is_set():  # a stream closed under it
-                        requeue = True
-                        continue
-                    log.exception("remote captioning failed")
-                    out.put(ImageFailed(job.path, f"remote captioning failed: {exc}"))
-                finally:
-                    finish(job, requeue)
-
-        timeout = httpx.Timeout(self.timeout_s, connect=10.0)
-        clients = [httpx.Client(timeout=timeout, headers=self._headers(ep.api_key),
-                                limits=httpx.Limits(max_connections=self.concurrency))
-                   for ep in endpoints]
-        threads = [threading.Thread(target=worker, args=(ep, client), daemon=True,
-                                    name=f"remote-{i}-{n}")
-                   for i, (ep, client) in enumerate(zip(endpoints, clients))
-                   for n in range(self.concurrency)]
-        for t in threads:
-            t.start()
+        run = _Run(self, loaded, request, jobs, out)
+        run.start()
         started = time.perf_counter()
         done = failed = 0
 
@@ -309,89 +378,47 @@ class RemoteEngine(SingleJobEngine):
             eta = (total - finished) / (finished / elapsed) if finished and elapsed > 0 else None
             on_event(Progress(done, failed, total, rate, eta))
 
+        def deliver(item: Any) -> Iterator[ImageCaptioned | ImageFailed]:
+            nonlocal done, failed
+            if isinstance(item, TokensStreamed):
+                on_event(item)
+                return
+            if isinstance(item, ImageCaptioned):
+                done += 1
+            else:
+                failed += 1
+            on_event(item)
+            progress()
+            yield item
+
         try:
-            while True:
-                if cancel.is_set():
-                    stop.set()
-                    _close_all(endpoints)
+            while not cancel.is_set():
                 try:
                     item = out.get(timeout=0.05)
                 except queue.Empty:
-                    if not any(t.is_alive() for t in threads) and out.empty():
-                        break
                     continue
-                if isinstance(item, TokensStreamed):
-                    on_event(item)
-                    continue
-                if isinstance(item, ImageCaptioned):
-                    done += 1
-                else:
-                    failed += 1
-                on_event(item)
-                progress()
-                yield item
-            if not cancel.is_set():
-                reasons = "; ".join(f"{ep.url}: {ep.reason}" for ep in endpoints if ep.dead)
-                left = list(pending)
-                self.unreached = sum(1 for j in left if not j.attempted)
-                for job in left:
-                    if job.attempted:
-                        failed += 1
-                        result = ImageFailed(job.path, f"no endpoint reachable: {reasons}")
-                        on_event(result)
-                        progress()
-                        yield result
-                if self.unreached:
-                    log.warning("%d images left pending: no endpoint reachable (%s)", self.unreached, reasons)
+                if item is _END:
+                    break
+                yield from deliver(item)
+            if cancel.is_set():  # stop at once; what had finished still comes out
+                run.stop()
+                run.join(2.0)
+                for item in _drain(out):
+                    if isinstance(item, (ImageCaptioned, ImageFailed)):
+                        yield from deliver(item)
+                return
+            reasons = "; ".join(f"{ep.url}: {ep.reason}" for ep in run.endpoints if ep.dead)
+            left = list(run.pending)
+            self.unreached = sum(1 for j in left if not j.attempted)
+            for job in left:
+                if job.attempted:
+                    yield from deliver(ImageFailed(job.path, f"no endpoint reachable: {reasons}"))
+            if self.unreached:
+                log.warning("%d images left pending: no endpoint reachable (%s)", self.unreached, reasons)
         finally:
-            stop.set()
-            _close_all(endpoints)
-            for t in threads:
-                t.join(5)
-            for client in clients:
-                client.close()
+            run.stop()
+            run.join(2.0)
             on_event(StageChanged("idle", "cancelled" if cancel.is_set() else "finished"))
-
-    def _one(self, ep: _Endpoint, client: Any, job: _Job, request: CaptionRequest, loaded: RemoteModel,
-             cancel: threading.Event, stop: threading.Event, out: queue.Queue[Any]) -> ImageCaptioned | ImageFailed:
-        """Caption one image on `ep`, retrying transient errors; raises _EndpointDead."""
-        import httpx
-
-        if job.data_url is None:
-            try:
-                job.data_url = self._encode(job.path, request.max_pixels)
-            except ImageLoadError as exc:
-                return ImageFailed(job.path, exc.reason)
-            except Exception as exc:  # noqa: BLE001 - an unreadable file fails alone
-                return ImageFailed(job.path, f"cannot read the image: {exc}")
-        if job.extra and job.extra_urls is None:
-            failed = self._encode_extra(job, request.max_pixels)
-            if failed is not None:
-                return failed
-        body = self._body(job, request, loaded)
-        last = ""
-        for attempt in range(self.max_attempts):
-            if attempt:
-                delay = self.backoff_s * 2 ** (attempt - 1)
-                if cancel.wait(delay) or stop.is_set():
-                    raise _Cancelled()
-            if cancel.is_set() or stop.is_set():
-                raise _Cancelled()
-            job.attempted = True
-            try:
-                return self._stream(ep, client, job, request, body, loaded, out, cancel, stop)
-            except _Retryable as exc:
-                last = str(exc)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                if cancel.is_set() or stop.is_set():
-                    raise _Cancelled() from None
-                last = f"{type(exc).__name__}: {exc}"
-            except _ImageRejected as exc:
-                return ImageFailed(job.path, str(exc))
-            if ep.dead:  # another worker gave up on it meanwhile
-                raise _EndpointDead(ep.reason or last)
-            log.info("%s: attempt %d for %s failed: %s", ep.url, attempt + 1, job.path.name, last)
-        raise _EndpointDead(f"{self.max_attempts} attempts failed, last: {last}")
 
     def _encode_extra(self, job: _Job, max_pixels: int | None) -> ImageFailed | None:
         """Encode a comparison's other images; one unreadable file fails the whole group."""
@@ -416,19 +443,20 @@ class RemoteEngine(SingleJobEngine):
         mime = "jpeg" if fmt == "JPEG" else "png"
         return f"data:image/{mime};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
-    def _body(self, job: _Job, request: CaptionRequest, loaded: RemoteModel) -> dict[str, Any]:
+    def _body(self, job: _Job, request: CaptionRequest, loaded: RemoteModel, seed: int) -> dict[str, Any]:
+        """One variant's request: `n` 1 (the default, so it is left out) and its own seed."""
         p = request.params
         messages: list[dict[str, Any]] = []
         if request.system_prompt:
             messages.append({"role": "system", "content": request.system_prompt})
-        kind = "video_url" if is_video_path(job.path) else "image_url"  # vLLM's name for videos
+        video = is_video_path(job.path)
+        kind = "video_url" if video else "image_url"  # vLLM's name for videos
         messages.append({"role": "user", "content": [
             {"type": kind, kind: {"url": job.data_url}},
             {"type": "text", "text": job.prompt}]})
         body: dict[str, Any] = {
             "model": loaded.name, "messages": messages, "max_tokens": job.max_tokens,
-            "temperature": p.temperature, "top_p": p.top_p,
-            "seed": row_seed(p.seed, job.path, 0), "n": p.variants, "stream": True,
+            "temperature": p.temperature, "top_p": p.top_p, "seed": seed, "stream": True,
             "stream_options": {"include_usage": True}}
         if p.top_k:
             body["top_k"] = p.top_k
@@ -436,100 +464,332 @@ class RemoteEngine(SingleJobEngine):
             body["repetition_penalty"] = p.repetition_penalty
         if p.presence_penalty:
             body["presence_penalty"] = p.presence_penalty
+        if video:  # vLLM hands these to the model's video processor (Qwen3-VL: fps, max_frames)
+            body["mm_processor_kwargs"] = {"fps": request.video.fps,
+                                           "max_frames": request.video.max_frames}
         if job.extra_urls:  # a comparison: its other images follow the first, before the text
             content = messages[-1]["content"]
             content[1:1] = [{"type": "image_url", "image_url": {"url": url}} for url in job.extra_urls]
         return body
 
-    def _stream(self, ep: _Endpoint, client: Any, job: _Job, request: CaptionRequest,
-                body: dict[str, Any], loaded: RemoteModel, out: queue.Queue[Any],
-                cancel: threading.Event, stop: threading.Event) -> ImageCaptioned:
-        n = request.params.variants
-        texts, reasoning = [""] * n, [""] * n
-        reasons: list[str | None] = [None] * n
+
+_END = object()  # the run's last item on the out queue
+
+
+def _drain(out: queue.Queue[Any]) -> Iterator[Any]:
+    while True:
+        try:
+            item = out.get_nowait()
+        except queue.Empty:
+            return
+        if item is not _END:
+            yield item
+
+
+class _Run:
+    """One `caption()` job: its requests as tasks on a private event loop thread.
+
+    `out` receives TokensStreamed, ImageCaptioned and ImageFailed from the loop thread, then
+    `_END`. `stop()` (any thread) cancels every task: open streams and connections close at once.
+    """
+
+    def __init__(self, engine: RemoteEngine, loaded: RemoteModel, request: CaptionRequest,
+                 jobs: list[_Job], out: queue.Queue[Any]):
+        self.engine, self.loaded, self.request, self.out = engine, loaded, request, out
+        self.pending: deque[_Job] = deque(jobs)
+        self.inflight = 0
+        self.endpoints = [_Endpoint(url, engine._key(url)) for url in loaded.endpoints]
+        self.loop = asyncio.new_event_loop()
+        self._task: asyncio.Task[None] | None = None
+        self._cancelled = False
+        self._thread = threading.Thread(target=self._run, name="remote-captions", daemon=True)
+        self._changed: asyncio.Condition | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def stop(self) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self._cancel)
+        except RuntimeError:  # the loop has ended
+            pass
+
+    def _cancel(self) -> None:
+        if self._task is not None and not self._cancelled:  # once: closing the clients may await
+            self._cancelled = True
+            self._task.cancel()
+
+    def _run(self) -> None:
+        try:
+            self._task = self.loop.create_task(self._main())
+            self.loop.run_until_complete(self._task)
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # noqa: BLE001 - a bug here must not hang the caller
+            log.exception("the remote captioning loop failed")
+        finally:
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            self.loop.close()
+            self.out.put(_END)
+
+    async def _main(self) -> None:
+        import httpx
+
+        engine = self.engine
+        self._changed = asyncio.Condition()
+        timeout = httpx.Timeout(engine.timeout_s, connect=engine.connect_timeout_s)
+        limits = httpx.Limits(max_connections=engine.concurrency,
+                              max_keepalive_connections=engine.concurrency)
+        clients = [httpx.AsyncClient(timeout=timeout, limits=limits,
+                                     headers=engine._headers(ep.api_key)) for ep in self.endpoints]
+        try:
+            await asyncio.gather(*(self._worker(ep, client)
+                                   for ep, client in zip(self.endpoints, clients)
+                                   for _ in range(engine.concurrency)))
+        finally:
+            for client in clients:
+                await client.aclose()
+
+    # -- the shared queue ----------------------------------------------------------------
+    async def _take(self, ep: _Endpoint) -> _Job | None:
+        assert self._changed is not None
+        async with self._changed:
+            while True:
+                if ep.dead or (not self.pending and self.inflight == 0):
+                    return None
+                wait = ep.out_until - self.loop.time()
+                if self.pending and wait <= 0:
+                    self.inflight += 1
+                    return self.pending.popleft()
+                try:
+                    await asyncio.wait_for(self._changed.wait(), wait if wait > 0 else None)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def _finish(self, job: _Job, requeue: bool) -> None:
+        assert self._changed is not None
+        async with self._changed:
+            self.inflight -= 1
+            if requeue:
+                self.pending.appendleft(job)
+            self._changed.notify_all()
+
+    async def _worker(self, ep: _Endpoint, client: Any) -> None:
+        while (job := await self._take(ep)) is not None:
+            requeue = False
+            result: ImageCaptioned | ImageFailed | None = None
+            try:
+                result = await self._one(ep, client, job)
+            except _EndpointDown as exc:
+                self._leave_out(ep, exc)
+                requeue = True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - never lose an image to a bug here
+                log.exception("remote captioning failed")
+                result = ImageFailed(job.path, f"remote captioning failed: {exc}")
+            if result is not None:
+                self.out.put(result)
+            await self._finish(job, requeue)
+
+    def _leave_out(self, ep: _Endpoint, exc: _EndpointDown) -> None:
+        """An endpoint that cannot take images: out for a while, or for good."""
+        if ep.dead:
+            return
+        now = self.loop.time()
+        if exc.dead:
+            ep.dead, ep.reason = True, str(exc)
+            log.warning("endpoint %s is dropped for this run: %s", ep.url, exc)
+            return
+        if ep.out_until > now:  # another of its requests already left it out this round
+            return
+        ep.rounds += 1
+        ep.reason = str(exc)
+        if ep.rounds >= MAX_ROUNDS:
+            ep.dead = True
+            log.warning("endpoint %s is dropped for this run: %s", ep.url, exc)
+            return
+        wait = max(self.engine.cooldown_s, exc.wait_s)
+        ep.out_until = now + wait
+        log.warning("endpoint %s is left out for %.0f s: %s", ep.url, wait, exc)
+
+    # -- one image -----------------------------------------------------------------------
+    async def _one(self, ep: _Endpoint, client: Any, job: _Job) -> ImageCaptioned | ImageFailed:
+        """Caption one image on `ep` (each variant it still lacks); raises _EndpointDown."""
+        engine, max_pixels = self.engine, self.request.max_pixels
+        if job.data_url is None:
+            try:
+                job.data_url = await asyncio.to_thread(engine._encode, job.path, max_pixels)
+            except ImageLoadError as exc:
+                return ImageFailed(job.path, exc.reason)
+            except Exception as exc:  # noqa: BLE001 - an unreadable file fails alone
+                return ImageFailed(job.path, f"cannot read the image: {exc}")
+        if job.extra and job.extra_urls is None:
+            failed = await asyncio.to_thread(engine._encode_extra, job, max_pixels)
+            if failed is not None:
+                return failed
+        params = self.request.params
+        asked = 1 if params.temperature == 0 else params.variants  # greedy variants are one caption
+        for variant in range(asked):
+            if variant in job.answers:
+                continue
+            try:
+                job.answers[variant] = await self._ask(ep, client, job, variant)
+            except _ImageRejected as exc:
+                return ImageFailed(job.path, str(exc))
+        ep.rounds = 0
+        return self._result(ep, job)
+
+    async def _ask(self, ep: _Endpoint, client: Any, job: _Job, variant: int) -> _Answer:
+        """One variant's request, retried on transient errors; raises _EndpointDown."""
+        import httpx
+
+        engine = self.engine
+        body = engine._body(job, self.request, self.loaded, job.seeds[variant])
+        last, wait = "", 0.0
+        for attempt in range(engine.retries + 1):
+            if attempt:
+                if wait > MAX_WAIT_S:
+                    raise _EndpointDown(f"{last} (it asks to wait {wait:.0f} s)", wait_s=wait)
+                await asyncio.sleep(wait)
+            if ep.dead or ep.out_until > self.loop.time():  # another request gave up on it meanwhile
+                raise _EndpointDown(ep.reason or last or "left out")
+            job.attempted = True
+            retry_after = None
+            try:
+                return await self._stream(ep, client, job, body, variant)
+            except _Retryable as exc:
+                last, retry_after = str(exc), exc.retry_after
+            except httpx.TransportError as exc:  # timeouts, refused or dropped connections
+                last = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            wait = retry_after if retry_after is not None else \
+                engine.backoff_s * 2 ** attempt * (1 + 0.25 * random.random())
+            log.info("%s: attempt %d for %s failed: %s", ep.url, attempt + 1, job.path.name, last)
+        raise _EndpointDown(f"{engine.retries + 1} attempts failed, last: {last}")
+
+    async def _stream(self, ep: _Endpoint, client: Any, job: _Job, body: dict[str, Any],
+                      variant: int) -> _Answer:
+        text, reasoning = [], []
+        finish: str | None = None
         usage: dict[str, Any] = {}
         started = time.perf_counter()
-        with client.stream("POST", ep.url + "/chat/completions", json=body) as response:
-            ep.responses.add(response)
-            try:
-                status = response.status_code
-                if status != 200:
-                    text = response.read().decode("utf-8", "replace")[:500]
-                    message = _error_message(text) or f"HTTP {status}"
-                    if status in RETRY_STATUSES:
-                        raise _Retryable(f"HTTP {status}: {message}")
-                    if status in DEAD_STATUSES:
-                        raise _EndpointDead(f"HTTP {status}: {message}")
-                    raise _ImageRejected(f"the server refused the image (HTTP {status}): {message}")
-                for line in response.iter_lines():
-                    if cancel.is_set() or stop.is_set():
-                        raise _Cancelled()
-                    if not line.startswith("data:"):
+        async with client.stream("POST", ep.url + "/chat/completions", json=body) as response:
+            status = response.status_code
+            if status != 200:
+                raw = await _read_some(response, 4096)
+                message = _error_message(raw) or f"HTTP {status}"
+                if status in RETRY_STATUSES:
+                    raise _Retryable(f"HTTP {status}: {message}", retry_after_s(response.headers))
+                if status in DEAD_STATUSES:
+                    raise _EndpointDown(f"HTTP {status}: {message}", dead=True)
+                if status == 400 and _error_param(raw) not in _IMAGE_PARAMS:
+                    raise _EndpointDown(f"the server refused the request (HTTP 400): {message}", dead=True)
+                raise _ImageRejected(f"the server refused the image (HTTP {status}): {message}")
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                chunk = _chunk(data)
+                if chunk.get("usage"):
+                    usage = chunk["usage"] if isinstance(chunk["usage"], dict) else {}
+                for choice in chunk.get("choices") or []:
+                    if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                         continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        break
-                    chunk = json.loads(data)
-                    if "error" in chunk:
-                        raise _Retryable(f"error in the stream: {_error_message(data)}")
-                    if chunk.get("usage"):
-                        usage = chunk["usage"]
-                    for choice in chunk.get("choices") or []:
-                        i = int(choice.get("index", 0))
-                        if not 0 <= i < n:
-                            continue
-                        delta = choice.get("delta") or {}
-                        for name, is_reasoning in (("reasoning_content", True), ("reasoning", True),
-                                                   ("content", False)):
-                            piece = delta.get(name)
-                            if piece:
-                                if is_reasoning:
-                                    reasoning[i] += piece
-                                else:
-                                    texts[i] += piece
-                                out.put(TokensStreamed(job.path, piece, i, is_reasoning))
-                        if choice.get("finish_reason"):
-                            reasons[i] = choice["finish_reason"]
-            finally:
-                ep.responses.discard(response)
-        if any(r is None for r in reasons):
-            raise _Retryable("the stream ended before every caption was finished")
-        parts = []
-        for i in range(n):
-            r, a = split_reasoning(texts[i]) if "</think>" in texts[i] else ("", texts[i])
-            parts.append(((reasoning[i].strip() or r), a))
+                    delta = choice.get("delta") or {}
+                    if not isinstance(delta, dict):
+                        raise _Retryable(f"the server sent a broken stream chunk: {data[:120]!r}")
+                    for name, is_reasoning in (("reasoning_content", True), ("reasoning", True),
+                                               ("content", False)):
+                        piece = delta.get(name)
+                        if piece and isinstance(piece, str):
+                            (reasoning if is_reasoning else text).append(piece)
+                            self.out.put(TokensStreamed(job.path, piece, variant, is_reasoning))
+                    if choice.get("finish_reason"):
+                        finish = str(choice["finish_reason"])
+        if finish is None:
+            raise _Retryable("the stream ended before the caption was finished")
+        return _Answer("".join(text), "".join(reasoning), finish, int(body["seed"]),
+                       _count(usage, "prompt_tokens"), _count(usage, "completion_tokens"),
+                       time.perf_counter() - started)
+
+    def _result(self, ep: _Endpoint, job: _Job) -> ImageCaptioned:
+        request = self.request
+        n = request.params.variants
+        answers = [job.answers.get(v) or job.answers[0] for v in range(n)]  # greedy: one for all
+        parts = [_split(a) for a in answers]
+        first = answers[0]
+        distinct = list({id(a): a for a in answers}.values())
         metadata = {
-            "model": loaded.name, "endpoint": ep.url, "prompt": request.prompt,
+            "model": self.loaded.name, "endpoint": ep.url, "prompt": request.prompt,
             "system_prompt": request.system_prompt, "params": request.params.as_dict(),
-            "seeds": [body["seed"]], "finish_reasons": reasons,
-            "prompt_tokens": int(usage.get("prompt_tokens", 0) or 0), "time": time.time(),
-            "device": "remote",
+            "seeds": [a.seed for a in answers], "finish_reasons": [a.finish for a in answers],
+            "prompt_tokens": first.prompt_tokens, "time": time.time(), "device": "remote",
         }
+        reasoning, caption = parts[0]
         return ImageCaptioned(
-            path=job.path, caption=parts[0][1], variants=tuple(a for _, a in parts),
-            truncated=reasons[0] == "length", reasoning=parts[0][0],
-            seconds=time.perf_counter() - started,
-            tokens=int(usage.get("completion_tokens", 0) or 0), metadata=metadata)
+            path=job.path, caption=caption, variants=tuple(a for _, a in parts),
+            truncated=first.finish == "length", reasoning=reasoning,
+            seconds=sum(a.seconds for a in distinct),
+            tokens=sum(a.completion_tokens for a in distinct), metadata=metadata,
+            finish=first.finish, reasoning_cut=first.finish == "length" and bool(reasoning)
+            and not caption.strip())
 
 
-class _Cancelled(Exception):
-    pass
+def _split(answer: _Answer) -> tuple[str, str]:
+    """(reasoning, caption) of an answer: the server's reasoning field, else `<think>` text."""
+    text = answer.text
+    if "</think>" in text:
+        inline, text = split_reasoning(text)
+    elif text.lstrip().startswith("<think>"):  # reasoning that never closed: no caption yet
+        inline, text = text.lstrip()[len("<think>"):].strip(), ""
+    else:
+        inline = ""
+    return answer.reasoning.strip() or inline, text
 
 
-def _close_all(endpoints: list[_Endpoint]) -> None:
-    for ep in endpoints:
-        for response in list(ep.responses):
-            try:
-                response.close()
-            except Exception:  # noqa: BLE001 - closing from another thread may race; it is closed
-                pass
+def _chunk(data: str) -> dict[str, Any]:
+    """A stream chunk's JSON; a broken or error chunk is a failed attempt (retried)."""
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise _Retryable(f"the server sent a broken stream chunk: {data[:120]!r}") from None
+    if not isinstance(chunk, dict):
+        raise _Retryable(f"the server sent a broken stream chunk: {data[:120]!r}")
+    if "error" in chunk:
+        raise _Retryable(f"error in the stream: {_error_message(data)}")
+    return chunk
+
+
+def _count(usage: dict[str, Any], key: str) -> int:
+    value = usage.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+async def _read_some(response: Any, limit: int) -> str:
+    """At most about `limit` bytes of an error body (a server may send a huge page)."""
+    data = b""
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) >= limit:
+            break
+    return data[:limit].decode("utf-8", "replace")
+
+
+def _error_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _error_message(text: str) -> str:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text.strip()
+    data = _error_json(text)
     if isinstance(data, dict):
         err = data.get("error")
         if isinstance(err, dict):
@@ -538,7 +798,15 @@ def _error_message(text: str) -> str:
             return str(err)
         if "detail" in data:
             return str(data["detail"])
-    return text.strip()
+    return text.strip()[:500]
+
+
+def _error_param(text: str) -> str | None:
+    """The `param` an OpenAI-style error body names (None when it names none)."""
+    data = _error_json(text)
+    err = data.get("error") if isinstance(data, dict) else None
+    param = err.get("param") if isinstance(err, dict) else None
+    return param if isinstance(param, str) else None
 
 
 #: Videos go to the server whole (it samples the frames); bigger files fail alone here.

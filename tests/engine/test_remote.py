@@ -23,12 +23,13 @@ from desktop_app.engine import (CaptionEngine, CaptionRequest, ImageCaptioned, L
                                 ModelLoadError, TokensStreamed)
 from desktop_app.engine.remote import RemoteEngine, normalize_endpoint  # noqa: E402
 from desktop_app.server.app import create_app  # noqa: E402
-from desktop_app.server.dispatcher import Dispatcher, ImageStore  # noqa: E402
+from desktop_app.server.bridge import EngineBridge, ImageStore  # noqa: E402
 
 CPU = LoadOptions(device="cpu", dtype="fp32")
 RUNNER = "continuous"
 PROMPT = "Describe {filename}."
 MAX_TOKENS = 8
+SERVED = "tiny"  # the model name the test servers serve
 
 
 def free_port() -> int:
@@ -64,22 +65,22 @@ def engine(tiny_model_dir: Path) -> CaptionEngine:
     return engine
 
 
-def _serve(model_dir: Path) -> tuple[Served, Dispatcher, ImageStore]:
-    """A server with its own engine (one engine runs one job at a time)."""
+def _serve(model_dir: Path) -> tuple[Served, EngineBridge, ImageStore]:
+    """A server with its own engine."""
     engine = CaptionEngine(str(model_dir), options=CPU, runner=RUNNER, workers=2)
     engine.load()
-    dispatcher = Dispatcher(engine, batch_size=4, window_s=0.01)
+    bridge = EngineBridge(engine, batch_size=4)
     store = ImageStore()
-    dispatcher.start()
-    return Served(create_app(engine, dispatcher, store)), dispatcher, store
+    bridge.start()
+    return Served(create_app(engine, bridge, store, model_name=SERVED)), bridge, store
 
 
 @pytest.fixture(scope="module")
 def real(tiny_model_dir: Path) -> Iterator[Served]:
-    served, dispatcher, store = _serve(tiny_model_dir)
+    served, bridge, store = _serve(tiny_model_dir)
     yield served
     served.stop()
-    dispatcher.stop()
+    bridge.stop()
     store.close()
 
 
@@ -96,7 +97,7 @@ class Flaky:
 
         @app.get("/v1/models")
         async def models() -> dict[str, Any]:
-            return {"object": "list", "data": [{"id": "flaky", "object": "model"}]}
+            return {"object": "list", "data": [{"id": SERVED, "object": "model"}]}
 
         @app.post("/v1/chat/completions")
         async def chat(request: Request) -> Any:
@@ -146,7 +147,7 @@ def test_normalize_endpoint() -> None:
 
 def test_two_endpoints_caption_a_folder_like_the_local_engine(engine: CaptionEngine, real: Served,
                                                               tiny_model_dir: Path, tmp_path: Path) -> None:
-    second, dispatcher, store = _serve(tiny_model_dir)
+    second, bridge, store = _serve(tiny_model_dir)
     try:
         paths = make_folder(tmp_path / "imgs", 6)
         expected = local_captions(engine, paths, tmp_path / "imgs")
@@ -159,14 +160,14 @@ def test_two_endpoints_caption_a_folder_like_the_local_engine(engine: CaptionEng
         assert code == 0 and "0 to caption" in log
     finally:
         second.stop()
-        dispatcher.stop()
+        bridge.stop()
         store.close()
 
 
 def test_dead_endpoint_loses_nothing(real: Served, tmp_path: Path) -> None:
     down = Flaky(None, [])  # every chat request: 503
     paths = make_folder(tmp_path / "imgs", 5)
-    remote = RemoteEngine([down.served.url, real.url], concurrency=2, max_attempts=2, backoff_s=0.01)
+    remote = RemoteEngine([down.served.url, real.url], concurrency=2, retries=1, backoff_s=0.01)
     request = CaptionRequest.for_paths(paths, prompt=PROMPT).with_params(max_new_tokens=MAX_TOKENS)
     results = list(remote.caption(request))
     down.served.stop()
@@ -177,9 +178,9 @@ def test_dead_endpoint_loses_nothing(real: Served, tmp_path: Path) -> None:
 
 
 def test_endpoint_stopped_mid_run(real: Served, tiny_model_dir: Path, tmp_path: Path) -> None:
-    second, dispatcher, store = _serve(tiny_model_dir)
+    second, bridge, store = _serve(tiny_model_dir)
     paths = make_folder(tmp_path / "imgs", 8)
-    remote = RemoteEngine([second.url, real.url], concurrency=1, max_attempts=2, backoff_s=0.01)
+    remote = RemoteEngine([second.url, real.url], concurrency=1, retries=1, backoff_s=0.01)
     request = CaptionRequest.for_paths(paths, prompt=PROMPT).with_params(max_new_tokens=MAX_TOKENS)
     results = []
     try:
@@ -188,7 +189,7 @@ def test_endpoint_stopped_mid_run(real: Served, tiny_model_dir: Path, tmp_path: 
             if len(results) == 1:
                 second.stop()
     finally:
-        dispatcher.stop()
+        bridge.stop()
         store.close()
     assert sorted(r.path.name for r in results) == [p.name for p in paths]
     assert all(isinstance(r, ImageCaptioned) for r in results), results
@@ -197,7 +198,7 @@ def test_endpoint_stopped_mid_run(real: Served, tiny_model_dir: Path, tmp_path: 
 def test_429_is_retried_and_streams_join(real: Served, tmp_path: Path) -> None:
     flaky = Flaky(real.url, [429, 503])
     paths = make_folder(tmp_path / "imgs", 2)
-    remote = RemoteEngine([flaky.served.url], model="any", concurrency=1, max_attempts=3, backoff_s=0.01)
+    remote = RemoteEngine([flaky.served.url], model=SERVED, concurrency=1, retries=2, backoff_s=0.01)
     events: list[Any] = []
     request = CaptionRequest.for_paths(paths, prompt=PROMPT).with_params(max_new_tokens=MAX_TOKENS)
     results = list(remote.caption(request, on_event=events.append))

@@ -23,9 +23,9 @@ def test_remote_comparison_equals_local(engine, tiny_model_dir: Path, tmp_path: 
     paths = make_folder(tmp_path / "imgs", 3)
     request = comparison_request(paths, "What differs? {keep braces}", GenerationParams(max_new_tokens=8))
     (local,) = list(engine.caption(request))
-    served, dispatcher, store = _serve(tiny_model_dir)
+    served, bridge, store = _serve(tiny_model_dir)
     try:
-        remote = RemoteEngine([served.url], model="any", concurrency=1)
+        remote = RemoteEngine([served.url], model=None, concurrency=1)
         (answer,) = list(remote.caption(request))
         broken = tmp_path / "imgs" / "zz_broken.png"
         broken.write_bytes(b"junk")
@@ -36,7 +36,7 @@ def test_remote_comparison_equals_local(engine, tiny_model_dir: Path, tmp_path: 
                              "--endpoint", served.url, "--data-dir", str(tmp_path / "data")], out, err)
     finally:
         served.stop()
-        dispatcher.stop()
+        bridge.stop()
         store.close()
     assert isinstance(local, ImageCaptioned) and isinstance(answer, ImageCaptioned)
     assert answer.caption == local.caption

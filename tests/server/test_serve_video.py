@@ -16,7 +16,7 @@ from desktop_app.engine import (CaptionEngine, CaptionRequest, GenerationParams,
 from desktop_app.engine.remote import RemoteEngine  # noqa: E402
 from desktop_app.testing.videos import write_audio_only, write_video  # noqa: E402
 
-from .test_serve import CPU, KEY, RUNNER, client, png_bytes, server  # noqa: E402,F401
+from .test_serve import CPU, KEY, MODEL, RUNNER, client, png_bytes, server  # noqa: E402,F401
 
 
 def video_messages(path: Path, mime: str = "mp4") -> list[dict[str, Any]]:
@@ -28,7 +28,7 @@ def video_messages(path: Path, mime: str = "mp4") -> list[dict[str, Any]]:
 def test_a_video_url_is_captioned_like_the_local_engine(server, tmp_path):  # noqa: F811
     clip = write_video(tmp_path / "clip.mp4", seconds=2, fps=10, size=(64, 48))
     c = client(server)
-    answer = c.chat.completions.create(model="any", messages=video_messages(clip), max_tokens=6)
+    answer = c.chat.completions.create(model=MODEL, messages=video_messages(clip), max_tokens=6)
     assert answer.usage.prompt_tokens > 20 and answer.choices[0].finish_reason in ("stop", "length")
     local = CaptionEngine(str(server["model_dir"]), options=CPU, runner=RUNNER, workers=1)
     (result,) = list(local.caption(CaptionRequest.for_paths(
@@ -43,11 +43,11 @@ def test_bad_videos_and_video_types_are_400(server, tmp_path):  # noqa: F811
     c = client(server)
     song = write_audio_only(tmp_path / "song.mp4")
     with pytest.raises(openai.BadRequestError) as bad:
-        c.chat.completions.create(model="any", messages=video_messages(song), max_tokens=4)
+        c.chat.completions.create(model=MODEL, messages=video_messages(song), max_tokens=4)
     assert "no video stream" in str(bad.value)
     clip = write_video(tmp_path / "c.mp4", seconds=1, fps=8, size=(32, 32))
     with pytest.raises(openai.BadRequestError) as kind:
-        c.chat.completions.create(model="any", messages=video_messages(clip, "x-flv"), max_tokens=4)
+        c.chat.completions.create(model=MODEL, messages=video_messages(clip, "x-flv"), max_tokens=4)
     assert "unsupported video type" in str(kind.value)
 
 
@@ -63,26 +63,26 @@ def test_remote_engine_sends_videos_and_checks_them_first(server, tmp_path):  # 
     assert isinstance(results[song], ImageFailed) and "no video stream" in results[song].reason
 
 
-def test_the_dispatcher_samples_videos_with_its_options(tiny_model_dir, tmp_path):
+def test_the_bridge_samples_videos_with_its_options(tiny_model_dir, tmp_path):
     import queue
 
     from desktop_app.engine.types import VideoOptions
-    from desktop_app.server.dispatcher import Dispatcher, Job
+    from desktop_app.server.bridge import EngineBridge, Job
 
     clip = write_video(tmp_path / "clip.mkv", seconds=3, fps=10, size=(48, 32))
     engine = CaptionEngine(str(tiny_model_dir), options=CPU, runner=RUNNER, workers=1)
-    dispatcher = Dispatcher(engine, video=VideoOptions(fps=1, max_frames=2, start=1.0))
+    bridge = EngineBridge(engine, video=VideoOptions(fps=1, max_frames=2, start=1.0))
     got: queue.Queue = queue.Queue()
-    dispatcher.start()
+    bridge.start()
     try:
-        dispatcher.submit(Job(path=clip, prompt="Go.", system_prompt=None,
+        bridge.submit(Job(path=clip, prompt="Go.", system_prompt=None,
                               params=GenerationParams(max_new_tokens=2), sink=got.put))
         event = got.get(timeout=60)
         while event[0] == "delta":
             event = got.get(timeout=60)
         kind, result = event
     finally:
-        dispatcher.stop()
+        bridge.stop()
         engine.unload()
     assert kind == "done"
     assert result.metadata["video"] == VideoOptions(fps=1, max_frames=2, start=1.0).as_dict()
