@@ -8,7 +8,10 @@ Measured from `set_items`:
 - scroll_screen_painted: after a jump to the middle, that screen painted again (disk cache);
 - open_stall: the gap between ticks of a 5 ms timer around `set_items` (the reset, the first
   layout batch and the first paint run in it);
-- max_stall: the longest gap between ticks after that, until the end of the run.
+- max_stall: the longest gap between ticks after that, until the end of the run;
+- longest_gc / gc_passes_over_10ms: the garbage collector's passes (when, how long, which
+  generation). The app freezes the heap once a folder has opened (`store_ops.freeze_heap`),
+  as this benchmark does after `set_items`; `--no-gc-freeze` measures without it.
 Runs twice: "cold" (empty disk cache) and "warm" (a new loader on the filled cache).
 Targets (PERFORMANCE.md): first screen < 1 s, no stall > 50 ms.
 
@@ -70,13 +73,19 @@ class Phase:
         self.long_gaps: list[tuple[float, float]] = []  # (started at, length) over 30 ms
         self.gc_max = 0.0
         self._gc_start = 0.0
+        self.gc_passes: list[tuple[float, float, int]] = []  # (started at, length, generation) > 10 ms
 
     def on_gc(self, stage: str, info: dict[str, int]) -> None:
         """gc.callbacks hook: the longest collection (a cause of stalls with 100k objects)."""
+        now = time.perf_counter()
         if stage == "start":
-            self._gc_start = time.perf_counter()
+            self._gc_start = now
         else:
-            self.gc_max = max(self.gc_max, time.perf_counter() - self._gc_start)
+            length = now - self._gc_start
+            self.gc_max = max(self.gc_max, length)
+            if length > 0.010:
+                self.gc_passes.append((round(self._gc_start - self.t0, 3), round(length, 3),
+                                       int(info.get("generation", -1))))
 
     def mark(self, name: str) -> None:
         if name not in self.marks:
@@ -104,6 +113,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from desktop_app.library.scan import scan_folder
     from desktop_app.ui.grid import ThumbnailGrid, TileDelegate
     from desktop_app.ui.media_model import MediaFilterProxy, MediaItem, MediaListModel
+    from desktop_app.ui.store_ops import freeze_heap
     from desktop_app.ui.thumbnails import ThumbnailLoader
 
     app = QApplication.instance() or QApplication([])
@@ -198,6 +208,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         phase.t0 = phase.last_tick = time.perf_counter()
         ticker.start()
         model.set_items(items)
+        if not args.no_gc_freeze:
+            freeze_heap()  # as the window does once a folder has opened
         phase.mark("set_items_returned")
         run_until(lambda: grid.visualRect(proxy.index(0, 0)).isValid() and bool(painted) or False,
                   args.timeout)
@@ -249,6 +261,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "longest_gc_s": round(phase.gc_max, 4),
             "thumbnails_made": len(ready),
             "gaps_over_30ms": phase.long_gaps[:50],
+            "gc_passes_over_10ms": phase.gc_passes[:50],
         }
         loader.shutdown()
         grid.setModel(None)
@@ -268,6 +281,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "qpa": os.environ.get("QT_QPA_PLATFORM", ""),
+        "gc_freeze": not args.no_gc_freeze,
+        "gc_threshold": list(gc.get_threshold()),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "targets": {"first_screen_painted_s": 1.0, "max_stall_s": 0.050},
         "results": results,
     }
@@ -321,6 +337,8 @@ def main() -> None:
     parser.add_argument("--warm-all", action="store_true", help="also time 'all' on the warm run")
     parser.add_argument("--keep-cache", action="store_true")
     parser.add_argument("--show", action="store_true", help="a real window, not offscreen")
+    parser.add_argument("--no-gc-freeze", action="store_true",
+                        help="do not freeze the heap after set_items (the window before issue 20)")
     parser.add_argument("--json", type=Path, help="write the report here")
     args = parser.parse_args()
     report = run(args)

@@ -308,7 +308,10 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
                 err.write(f"error: {exc}\n")
                 return EXIT_USAGE
             out.write(f"model: {engine.loaded.describe()}\n")
-            _caption_all(engine, request, args, library, policy, summary, err)
+            try:
+                _caption_all(engine, request, args, library, policy, summary, err)
+            finally:
+                engine.unload()  # the live engine's threads end with the run
     if store_failed:
         return EXIT_FAILURES
     summary.seconds = time.perf_counter() - started

@@ -185,7 +185,8 @@ class ContinuousRunner:
         with torch.inference_mode(False), torch.no_grad():  # plain tensors, updatable anywhere
             if self.cache is None:
                 self.cache = SlotCache(self.shape, self.slots,
-                                       _round_up(max(need, self._max_len_hint or 0)))
+                                       _round_up(max(need, self._max_len_hint or 0)),
+                                       self.adapter.slot_states(self.slots))
                 self.state = DecodeState(self.shape, self.slots)
             elif need > self.cache.max_len:
                 self._graphs.clear()  # they point at the old tensors; free their pools first
@@ -198,12 +199,17 @@ class ContinuousRunner:
         """Run `count` real decode steps, then undo their effect on the rows in flight.
 
         The state goes back to the snapshot; the K/V they wrote sit at or past each slot's
-        position, which the next real step overwrites before any query can see it.
+        position, which the next real step overwrites before any query can see it. A hybrid
+        model's per-slot states are advanced in place, so they go back to a copy too.
         """
         saved = self.state.snapshot()
+        states = self.cache.states
+        saved_states = states.snapshot() if states is not None else None
         for _ in range(count):
             decode_step(self.adapter, self.cache, self.state, mode)
         self.state.restore(saved)
+        if states is not None:
+            states.restore(saved_states)
 
     @torch.inference_mode()
     def _capture(self, mode: StepMode) -> None:
@@ -333,6 +339,10 @@ class ContinuousRunner:
             dst_pos=index([torch.arange(n) for _, _, n in parts]),
             src_row=index([torch.full((n,), r) for _, r, n in parts]),
             src_pos=index([torch.arange(width - n, width) for _, _, n in parts]))
+        if pf.states is not None or self.cache.states is not None:
+            # A hybrid model's fixed-size states: prefill row r -> each of r's slots.
+            self.cache.load_states(pf.states, dst_slot=torch.tensor([s for s, _, _ in parts], device=dev),
+                                   src_row=torch.tensor([r for _, r, _ in parts], device=dev))
         deltas = pf.rope_deltas
         del pf
         self.state.place([s for s, _, _ in parts], first, [n for _, _, n in parts],

@@ -97,6 +97,7 @@ class CaptionEngine:
                 self._live.close()
             self._live = self._live_key = self._adapter = None
             self.loaded = None
+        gc.unfreeze()  # the window freezes its heap (ui.store_ops.freeze_heap): the model's cycles too
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()

@@ -12,7 +12,11 @@ import json
 import logging
 import os
 import shutil
+import socket
 import threading
+import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -34,6 +38,58 @@ NEEDED_SUFFIXES = (".json", ".jinja", ".txt", ".safetensors")
 SKIPPED_FOLDERS = frozenset({"original", "onnx", "gguf", "openvino", "coreml", "mlx"})
 INDEX_NAME = "model.safetensors.index.json"
 OFFLINE_HINT = "download it on a connected machine or choose a local folder"
+
+
+#: How long the network check waits for the hub (name lookup and TCP connect together).
+PROBE_TIMEOUT_S = 2.5
+
+
+def hub_address() -> tuple[str, int]:
+    """Where a request to the hub first connects: the HTTPS proxy when one applies, else the
+    hub's host (HF_ENDPOINT, e.g. a mirror; huggingface.co by default) and port."""
+    endpoint = urllib.parse.urlsplit(constants.ENDPOINT)
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(endpoint.scheme or "https") or proxies.get("all")
+    if proxy and not urllib.request.proxy_bypass(host):
+        parsed = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        if parsed.hostname:
+            return parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80)
+    return host, port
+
+
+def hub_reachable(address: tuple[str, int] | None = None, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether one TCP connection to the hub (see `hub_address`) opens within `timeout` seconds.
+
+    The name lookup counts too: it runs in a daemon thread, so a resolver that hangs costs
+    `timeout`, not its own minute. Called once before the first hub request of a load, it
+    replaces huggingface_hub's retries (about 23 s per file, minutes per model) with one quick
+    answer. Nothing is sent: the connection closes as soon as it is open.
+
+    Args:
+        address: (host, port) to try; `hub_address()` when None (tests pass a loopback port).
+        timeout: Seconds to wait in all.
+    """
+    host, port = address or hub_address()
+    outcome: list[bool] = []
+
+    def connect() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                outcome.append(True)
+        except OSError as exc:
+            log.debug("hub check: cannot connect to %s:%s: %s", host, port, exc)
+            outcome.append(False)
+
+    started = time.perf_counter()
+    thread = threading.Thread(target=connect, name="hub-check", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    reachable = bool(outcome and outcome[0])
+    log.debug("hub check %s:%s: %s in %.2f s", host, port, "reachable" if reachable else "unreachable",
+              time.perf_counter() - started)
+    return reachable
 
 
 class DownloadError(RuntimeError):

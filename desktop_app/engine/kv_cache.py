@@ -7,6 +7,10 @@ length makes new tensors, and the runner re-captures its graph after that.
 Layout: per layer, K and V of shape (slots, kv_heads, max_len, head_dim) in the model's dtype.
 A slot's tokens sit at indices 0.. of its rows with no padding; `DecodeState.positions[s]` is
 where slot s writes its next token, and keys at indices <= that position are visible.
+
+Hybrid models (Qwen3.5: Gated-DeltaNet layers between attention layers) keep K/V only for
+their attention layers; each linear-attention layer has a fixed-size state per slot instead
+(`SlotStates`, made by the model's adapter), which the decode step updates in place.
 """
 
 from __future__ import annotations
@@ -20,7 +24,11 @@ from .runner import DecodeSettings
 
 @dataclass(frozen=True)
 class TextShape:
-    """What the cache needs to know of the language model."""
+    """What the cache needs to know of the language model.
+
+    `layers`: the layers that keep K/V (all of them, or a hybrid model's attention layers);
+    `state_bytes`: a slot's fixed-size state of the other (linear-attention) layers.
+    """
 
     layers: int
     kv_heads: int
@@ -28,14 +36,19 @@ class TextShape:
     vocab: int
     dtype: torch.dtype
     device: torch.device
+    state_bytes: int = 0
 
     @classmethod
     def of(cls, model) -> "TextShape":
         text = model.config.get_text_config()
         head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
         weight = model.lm_head.weight
-        return cls(text.num_hidden_layers, text.num_key_value_heads, head_dim,
-                   weight.shape[0], weight.dtype, weight.device)
+        types = list(getattr(text, "layer_types", None) or [])[: text.num_hidden_layers]
+        linear = sum(t == "linear_attention" for t in types)
+        itemsize = torch.empty((), dtype=weight.dtype).element_size()
+        return cls(text.num_hidden_layers - linear, text.num_key_value_heads, head_dim,
+                   weight.shape[0], weight.dtype, weight.device,
+                   linear * linear_state_bytes(text, itemsize) if linear else 0)
 
     @property
     def kv_bytes_per_token(self) -> int:
@@ -44,39 +57,89 @@ class TextShape:
         return 2 * self.layers * self.kv_heads * self.head_dim * itemsize
 
 
+def linear_state_bytes(text, itemsize: int) -> int:
+    """One slot's state of one Gated-DeltaNet layer: the conv window (conv channels x kernel,
+    model dtype) and the float32 recurrent matrix (value heads x key dim x value dim)."""
+    key_dim = text.linear_num_key_heads * text.linear_key_head_dim
+    value_dim = text.linear_num_value_heads * text.linear_value_head_dim
+    conv = (2 * key_dim + value_dim) * text.linear_conv_kernel_dim * itemsize
+    return conv + value_dim * text.linear_key_head_dim * 4
+
+
 def slots_for_memory(model, free_bytes: int, max_len: int, fraction: float = 0.5,
                      most: int = 256) -> int:
     """How many slots of `max_len` tokens fit in `fraction` of `free_bytes` (at least 1).
 
-    Per slot: its KV cache plus the decode step's per-row vocabulary-sized buffers (the
-    "seen" mask and a few float32 copies of the logits while sampling).
+    Per slot: its KV cache and fixed-size state plus the decode step's per-row
+    vocabulary-sized buffers (the "seen" mask and a few float32 copies of the logits while
+    sampling).
     """
     shape = TextShape.of(model)
-    per_slot = shape.kv_bytes_per_token * max_len + shape.vocab * (1 + 4 * 4)
+    per_slot = shape.kv_bytes_per_token * max_len + shape.state_bytes + shape.vocab * (1 + 4 * 4)
     return max(1, min(most, int(free_bytes * fraction) // per_slot))
 
 
-class SlotCache:
-    """Per-layer K/V for every slot, plus `key_range` (arange(max_len)) for the visibility mask."""
+class SlotStates:
+    """Fixed-size per-slot state of a hybrid model's recurrent layers: tensors with the slot as
+    dim 0 (what they hold is the adapter's business), updated in place by the decode step.
+    Their size never depends on a caption's length."""
 
-    def __init__(self, shape: TextShape, slots: int, max_len: int):
+    def __init__(self, tensors: list[torch.Tensor]):
+        self.tensors = list(tensors)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self.tensors)
+
+    def load(self, rows: list[torch.Tensor], dst_slot: torch.Tensor, src_row: torch.Tensor) -> None:
+        """Copy row src_row[n] of each prefill state (same order as `tensors`) to slot dst_slot[n]."""
+        if len(rows) != len(self.tensors):
+            raise ValueError(f"the prefill left {len(rows)} states, the slots hold {len(self.tensors)}")
+        for slot_t, row_t in zip(self.tensors, rows):
+            slot_t[dst_slot] = row_t[src_row].to(slot_t.dtype)
+
+    def snapshot(self) -> list[torch.Tensor]:
+        return [t.clone() for t in self.tensors]
+
+    def restore(self, saved: list[torch.Tensor]) -> None:
+        for t, value in zip(self.tensors, saved):
+            t.copy_(value)
+
+
+class SlotCache:
+    """Per-layer K/V for every slot, plus `key_range` (arange(max_len)) for the visibility mask,
+    and for hybrid models the adapter's fixed-size `states` (None otherwise)."""
+
+    def __init__(self, shape: TextShape, slots: int, max_len: int, states: SlotStates | None = None):
         self.shape, self.slots, self.max_len = shape, slots, max_len
         size = (slots, shape.kv_heads, max_len, shape.head_dim)
         make = lambda: torch.zeros(size, dtype=shape.dtype, device=shape.device)  # noqa: E731
         self.k = [make() for _ in range(shape.layers)]
         self.v = [make() for _ in range(shape.layers)]
         self.key_range = torch.arange(max_len, device=shape.device)
+        self.states = states
 
     @property
     def nbytes(self) -> int:
-        return self.shape.kv_bytes_per_token * self.slots * self.max_len
+        states = self.states.nbytes if self.states is not None else 0
+        return self.shape.kv_bytes_per_token * self.slots * self.max_len + states
 
     def grown(self, max_len: int) -> "SlotCache":
-        """A longer cache holding this one's contents (live rows keep their tokens)."""
-        new = SlotCache(self.shape, self.slots, max_len)
+        """A longer cache holding this one's contents (live rows keep their tokens and states)."""
+        new = SlotCache(self.shape, self.slots, max_len, self.states)
         for old_t, new_t in zip(self.k + self.v, new.k + new.v):
             new_t[:, :, : self.max_len].copy_(old_t)
         return new
+
+    def load_states(self, rows: list[torch.Tensor] | None, dst_slot: torch.Tensor, src_row: torch.Tensor) -> None:
+        """Copy each prefill row's fixed-size states into its slots (nothing for plain models)."""
+        if self.states is None:
+            if rows:
+                raise ValueError("the prefill left per-row states but the cache has no room for them")
+            return
+        if rows is None:
+            raise ValueError("the cache holds per-slot states but the prefill left none")
+        self.states.load(rows, dst_slot, src_row)
 
     def load_prefill(self, layers_kv, dst_slot: torch.Tensor, dst_pos: torch.Tensor,
                      src_row: torch.Tensor, src_pos: torch.Tensor) -> None:

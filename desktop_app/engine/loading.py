@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -175,8 +175,12 @@ def load_model(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
     unreachable = None if offline or spec.local else _unreachable_hub()
     offline = offline or unreachable is not None
     common: dict[str, Any] = {"trust_remote_code": False, "local_files_only": offline}
+    # use_kernels=False: from 5.25 on, from_pretrained defaults to kernelizing layers with
+    # kernels fetched from the Hub (and refuses to load without the `kernels` package); the
+    # app runs offline and its decode loop calls the layers' own modules. 5.17-5.24 default
+    # to False already and accept the argument.
     kwargs: dict[str, Any] = {"dtype": dtype, "attn_implementation": attention,
-                              "use_safetensors": True, **common}
+                              "use_safetensors": True, "use_kernels": False, **common}
     if quant is not None:
         kwargs.update(quantization_config=quant, device_map={"": str(device)})
     log.info("loading %s on %s (%s, %s, %s)", spec.source, device, dtype, attention, options.quantization)
@@ -197,4 +201,19 @@ def load_model(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
     model.eval()
     use_linear_patch_embed(model)
     processor.tokenizer.padding_side = "left"
+    if not spec.thinking and template_opens_thinking(processor):
+        # A Thinking checkpoint in a folder whose name does not say so: its template decides.
+        spec = replace(spec, thinking=True)
     return LoadedModel(model, processor, spec, device, dtype, attention, options.quantization)
+
+
+def template_opens_thinking(processor: Any) -> bool:
+    """Whether the chat template's generation prompt opens a reasoning block (`<think>`) that the
+    model is to close: Qwen3-VL-*-Thinking's does (`<|im_start|>assistant\n<think>\n`);
+    Instruct's does not, nor does one that writes an empty `<think>\n\n</think>\n\n`."""
+    messages = [{"role": "user", "content": [{"type": "text", "text": "x"}]}]
+    try:
+        text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    except Exception:  # noqa: BLE001 - no template, or one that needs other messages
+        return False
+    return isinstance(text, str) and text.rstrip().endswith("<think>")

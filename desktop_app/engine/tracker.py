@@ -97,19 +97,23 @@ class JobTracker:
         if image.inp.video_grid_thw is not None:
             metadata["video"] = self.request.video.as_dict()
         result = ImageCaptioned(
-            path=image.path, caption=parts[0][1], variants=tuple(a for _, a in parts),
+            path=image.path, caption=parts[0][1], variants=tuple(a for _, a, _ in parts),
             truncated=not rows[0].stopped, reasoning=parts[0][0], seconds=seconds,
-            tokens=sum(len(r.token_ids) for r in rows), metadata=metadata)
-        self.done += 1
+            tokens=sum(len(r.token_ids) for r in rows), metadata=metadata,
+            finish="stop" if rows[0].stopped else "length", reasoning_cut=parts[0][2])
+        if result.has_text:
+            self.done += 1
+        else:  # no caption text: the progress counts it with the failures
+            self.failed += 1
         self._emit(result)
 
-    def _split(self, text: str) -> tuple[str, str]:
-        """(reasoning, caption) of one finished variant, as its text was streamed."""
+    def _split(self, text: str) -> tuple[str, str, bool]:
+        """(reasoning, caption, reasoning still open) of one finished variant, as streamed."""
         if not self.thinking:
-            return "", text
-        if "</think>" not in text:  # the token limit cut the reasoning short: no caption yet
-            return text.replace("<think>", "").strip(), ""
-        return split_reasoning(text)
+            return "", text, False
+        if "</think>" not in text:  # the reasoning never closed (cut at the limit): no caption
+            return text.replace("<think>", "").strip(), "", True
+        return (*split_reasoning(text), False)
 
     def fail(self, key: int, path: Path, reason: str) -> None:
         """An image failed before or during generation."""

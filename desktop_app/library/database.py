@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "caption-studio"
 DATA_DIR_ENV = "CAPTION_STUDIO_DATA_DIR"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA_V1 = """
 CREATE TABLE meta (
@@ -96,8 +96,14 @@ _SCHEMA_V4 = """
 ALTER TABLE items ADD COLUMN sidecar_sha1 TEXT;
 """
 
+# Version 5: why the last generation left no caption ('' none, 'empty', 'reasoning_unfinished');
+# meaningful while failure_reason is set (whatever clears the reason clears the problem).
+_SCHEMA_V5 = """
+ALTER TABLE items ADD COLUMN problem TEXT NOT NULL DEFAULT '';
+"""
+
 # Index i upgrades a database from version i to i + 1.
-_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4)
+_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4, _SCHEMA_V5)
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:

@@ -181,9 +181,12 @@ class Library:
         """
         return self.store.record_result(self.rel(path), caption, variants, metadata, truncated, policy)
 
-    def record_failure(self, path: PathLike, reason: str) -> None:
-        """Store why a file failed (committed); an existing caption is kept."""
-        self.store.record_failure(self.rel(path), reason)
+    def record_failure(self, path: PathLike, reason: str, problem: str = "") -> None:
+        """Store why a file failed (committed); an existing caption is kept.
+
+        `problem` names a generation that gave no caption text ("empty", "reasoning_unfinished").
+        """
+        self.store.record_failure(self.rel(path), reason, problem)
 
     def record_edit(self, path: PathLike, new_caption: str) -> bool:
         """Store a user's caption (committed). True if it changed anything."""

@@ -125,6 +125,8 @@ class ItemRecord:
     dirty: bool = False
     updated_at: float = 0.0
     review: Review = Review.NONE
+    #: Why the last generation gave no caption text ("empty", "reasoning_unfinished"), else "".
+    problem: str = ""
 
     @property
     def has_caption(self) -> bool:

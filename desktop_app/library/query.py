@@ -6,7 +6,9 @@
     caption:beach           the caption contains it (glob, whole caption: caption:a*photo*)
     name:*.png  path:sub/*  the file name / the path in the folder (glob, or contains)
     status:edited           pending, uncaptioned (= todo: pending or failed), queued,
-                            generating, done, edited, failed, captioned, truncated
+                            generating, done, edited, failed, captioned, truncated (= cut),
+                            unfinished (a Thinking model's reasoning ran out of tokens),
+                            empty (the model gave no text)
     review:flagged          approved, flagged, none
     tokens:>75  chars:<40   numbers: > >= < <= = or a range 10..20 (tokens: CLIP tokens,
     words:10..20            start and end included, as the "n / 77" under the editor)
@@ -41,7 +43,12 @@ STATUS_VALUES: dict[str, frozenset[str]] = {
     "failed": frozenset({"failed"}),
     "captioned": frozenset({"done", "edited"}),
     "truncated": frozenset(),  # the "cut at the token limit" flag, not a status
+    "cut": frozenset(),  # the same flag
+    "unfinished": frozenset(),  # these two: why the last generation left no caption text
+    "empty": frozenset(),
 }
+#: `status:` values that test the item's `problem` (a generation without text), not its status.
+PROBLEM_VALUES = {"unfinished": "reasoning_unfinished", "empty": "empty"}
 REVIEW_VALUES = {"approved": "approved", "flagged": "flagged", "none": ""}
 _OPERATORS = {"AND", "OR", "NOT"}
 _NUMBER = re.compile(r"(>=|<=|>|<|=)?(\d+)|(\d+)\.\.(\d+)")
@@ -183,10 +190,12 @@ class Tag(Node):
 
 @dataclass(frozen=True)
 class Status(Node):
-    """The item's status is one of `statuses` (`truncated`: its caption was cut instead)."""
+    """The item's status is one of `statuses` (`truncated`: its caption was cut instead;
+    `problem`: its last generation left no text for that reason instead)."""
 
     statuses: frozenset[str]
     truncated: bool = False
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -320,7 +329,7 @@ class _Parser:
             key = text.lower()
             if key not in STATUS_VALUES:
                 raise QueryError(_unknown("status", text, at, STATUS_VALUES, "statuses"), at)
-            return Status(STATUS_VALUES[key], key == "truncated")
+            return Status(STATUS_VALUES[key], key in ("truncated", "cut"), PROBLEM_VALUES.get(key, ""))
         if field == "review":
             key = text.lower()
             if key not in REVIEW_VALUES:
@@ -387,6 +396,7 @@ class Access:
     status: Callable[[Any], str]
     review: Callable[[Any], str]
     truncated: Callable[[Any], bool]
+    problem: Callable[[Any], str] = lambda item: getattr(item, "problem", "") or ""
 
 
 #: Access to the library's `ItemRecord`s.
@@ -498,6 +508,9 @@ class QueryContext:
         if isinstance(node, Status):
             if node.truncated:
                 return lambda item: bool(a.truncated(item))
+            if node.problem:
+                problem_of, wanted = a.problem, node.problem
+                return lambda item: problem_of(item) == wanted
             statuses, status = node.statuses, a.status
             return lambda item: status(item) in statuses
         if isinstance(node, Review):

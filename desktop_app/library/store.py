@@ -49,6 +49,7 @@ def _record(row: sqlite3.Row) -> ItemRecord:
         truncated=bool(row["truncated"]) and row["source"] == Source.GENERATED.value,
         metadata=metadata, dirty=bool(row["dirty"]), updated_at=row["updated_at"],
         review=Review(row["review"]),
+        problem=(row["problem"] or "") if row["failure_reason"] else "",
     )
 
 
@@ -134,29 +135,33 @@ class CaptionStore:
             )
             conn.execute(
                 "UPDATE items SET caption = ?, status = 'done', source = ?, failure_reason = NULL,"
-                " generation_id = ?, dirty = 1, review = '', updated_at = ? WHERE rel_path = ?",
+                " problem = '', generation_id = ?, dirty = 1, review = '', updated_at = ?"
+                " WHERE rel_path = ?",
                 (caption, Source.GENERATED.value, cur.lastrowid, time.time(), rel_path),
             )
             history.append_version(conn, rel_path, caption, Status.DONE, Source.GENERATED)
         return True
 
-    def record_failure(self, rel_path: str, reason: str) -> None:
+    def record_failure(self, rel_path: str, reason: str, problem: str = "") -> None:
         """Store why a file could not be captioned, committed before returning.
 
         A file that already has a caption keeps it and its status; only the reason is
-        recorded, so a failed retry never hides a good caption.
+        recorded, so a failed retry never hides a good caption (nor does a generation that
+        gave no text: that is recorded here too, with its `problem`).
 
         Args:
             rel_path: The file.
             reason: Why, in words a person understands.
+            problem: For a generation that gave no caption text, which kind ("empty",
+                "reasoning_unfinished"); "" for any other failure.
         """
         with self.db.transaction() as conn:
             _ensure_item(conn, rel_path)
             conn.execute(
-                "UPDATE items SET failure_reason = ?, updated_at = ?,"
+                "UPDATE items SET failure_reason = ?, problem = ?, updated_at = ?,"
                 " status = CASE WHEN status IN ('done', 'edited') THEN status ELSE 'failed' END"
                 " WHERE rel_path = ?",
-                (reason, time.time(), rel_path),
+                (reason, problem, time.time(), rel_path),
             )
 
     def record_edit(self, rel_path: str, new_caption: str) -> bool:
@@ -180,7 +185,7 @@ class CaptionStore:
                 return False
             conn.execute(
                 "UPDATE items SET caption = ?, status = 'edited', source = ?, failure_reason = NULL,"
-                " dirty = 1, updated_at = ? WHERE rel_path = ?",
+                " problem = '', dirty = 1, updated_at = ? WHERE rel_path = ?",
                 (new_caption, Source.EDIT.value, time.time(), rel_path),
             )
             history.append_version(conn, rel_path, new_caption, Status.EDITED, Source.EDIT)

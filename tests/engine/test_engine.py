@@ -61,6 +61,16 @@ def engine(request: pytest.FixtureRequest, tiny_model_dir: Path) -> Any:
     eng.unload()
 
 
+@pytest.fixture(scope="module", params=RUNNERS)
+def text_engine(request: pytest.FixtureRequest, text_model_dir: Path) -> Any:
+    """Like `engine`, for the tests about text: on the tiny fixture and on random weights
+    around the real Qwen3-VL-2B-Instruct tokenizer, template, processor and stop ids."""
+    eng = new_engine(text_model_dir, request.param)
+    eng.load()
+    yield eng
+    eng.unload()
+
+
 @pytest.fixture(scope="module")
 def generate_engine(tiny_model_dir: Path) -> Any:
     eng = new_engine(tiny_model_dir, "generate")
@@ -134,15 +144,15 @@ def prefetch_threads() -> list[threading.Thread]:
 
 
 # -- batching ----------------------------------------------------------------------------
-def test_batch_gives_the_same_greedy_captions_as_each_image_alone(engine, images, monkeypatch):
+def test_batch_gives_the_same_greedy_captions_as_each_image_alone(text_engine, images, monkeypatch):
     limits = [None, 5, None, 9, None, 3]  # rows of one batch stop at different steps
     items = tuple(CaptionItem(p, max_new_tokens=n) for p, n in zip(images, limits))
     request = CaptionRequest(items, params=GenerationParams(max_new_tokens=12), batch_size=4)
-    batched = run(engine, request, monkeypatch)
+    batched = run(text_engine, request, monkeypatch)
     results = batched.by_path()
     assert set(results) == set(images)
     for item, limit in zip(items, limits):
-        alone = run(engine, replace(request, items=(item,), batch_size=1), monkeypatch)
+        alone = run(text_engine, replace(request, items=(item,), batch_size=1), monkeypatch)
         (single,) = alone.results
         together = results[item.path]
         assert isinstance(single, ImageCaptioned) and isinstance(together, ImageCaptioned)
@@ -153,9 +163,9 @@ def test_batch_gives_the_same_greedy_captions_as_each_image_alone(engine, images
 
 
 # -- streaming ---------------------------------------------------------------------------
-def test_streamed_text_joins_to_every_caption_and_variant(engine, images, monkeypatch):
+def test_streamed_text_joins_to_every_caption_and_variant(text_engine, images, monkeypatch):
     request = make_request(images, max_new_tokens=12, temperature=0.9, seed=3, variants=2)
-    job = run(engine, request, monkeypatch)
+    job = run(text_engine, request, monkeypatch)
     streamed = job.streamed()
     assert len(job.results) == len(images)
     for result in job.results:
@@ -176,11 +186,11 @@ def test_streamed_text_joins_to_every_caption_and_variant(engine, images, monkey
             assert event.path not in finished
 
 
-def test_unwatched_job_gives_the_same_captions_as_a_streamed_one(engine, images, monkeypatch):
+def test_unwatched_job_gives_the_same_captions_as_a_streamed_one(text_engine, images, monkeypatch):
     # Without a listener the engine decodes each caption once at its end instead of per token.
     request = make_request(images, max_new_tokens=12, variants=2, temperature=0.9)
-    streamed = {r.path: r.variants for r in run(engine, request, monkeypatch).results}
-    quiet = {r.path: r.variants for r in engine.caption(request)}
+    streamed = {r.path: r.variants for r in run(text_engine, request, monkeypatch).results}
+    quiet = {r.path: r.variants for r in text_engine.caption(request)}
     assert quiet == streamed
 
 
@@ -230,8 +240,7 @@ def test_cancel_stops_within_one_step_and_the_engine_runs_again(engine, images, 
     stages = [e for e in job.events if isinstance(e, StageChanged)]
     assert stages[-1] == StageChanged("idle", "cancelled")
     assert not prefetch_threads()  # no per-job pool is left behind
-    pool = [t for t in threading.enumerate() if t.name.startswith("caption-prefetch")]
-    assert len(pool) <= engine.workers  # the live engine's one pool, shared by every job
+    assert len(engine.live._pool._threads) <= engine.workers  # the live engine's one pool
 
     again = run(engine, request, monkeypatch)
     assert {p: r.caption for p, r in again.by_path().items()} == \
@@ -265,13 +274,13 @@ def test_broken_files_fail_alone_with_their_reason(engine, tmp_path, monkeypatch
 
 
 # -- seeds -------------------------------------------------------------------------------
-def test_seeded_sampling_is_the_same_alone_and_in_a_batch(engine, images, monkeypatch):
+def test_seeded_sampling_is_the_same_alone_and_in_a_batch(text_engine, images, monkeypatch):
     request = make_request(images, max_new_tokens=10, temperature=0.9, seed=7)
-    batched = run(engine, request, monkeypatch)
-    other_seed = run(engine, request.with_params(seed=8), monkeypatch)
+    batched = run(text_engine, request, monkeypatch)
+    other_seed = run(text_engine, request.with_params(seed=8), monkeypatch)
     by_path = batched.by_path()
     for path in images[:3]:
-        alone = run(engine, replace(request, items=(CaptionItem(path),), batch_size=1), monkeypatch)
+        alone = run(text_engine, replace(request, items=(CaptionItem(path),), batch_size=1), monkeypatch)
         assert alone.results[0].caption == by_path[path].caption, path.name
         assert alone.token_ids[(path, 0)] == batched.token_ids[(path, 0)], path.name
         assert other_seed.token_ids[(path, 0)] != batched.token_ids[(path, 0)], path.name
@@ -280,9 +289,9 @@ def test_seeded_sampling_is_the_same_alone_and_in_a_batch(engine, images, monkey
 
 
 # -- limits and stop tokens --------------------------------------------------------------
-def test_token_limit_truncates_and_ignore_eos_runs_to_the_limit(engine, images, monkeypatch):
+def test_token_limit_truncates_and_ignore_eos_runs_to_the_limit(text_engine, images, monkeypatch):
     request = make_request(images, max_new_tokens=6)
-    job = run(engine, request, monkeypatch)
+    job = run(text_engine, request, monkeypatch)
     for result in job.results:
         ids = job.token_ids[(result.path, 0)]
         # Random weights rarely stop: a row that hit the limit is truncated, a stopped one is not.
@@ -294,20 +303,20 @@ def test_token_limit_truncates_and_ignore_eos_runs_to_the_limit(engine, images, 
     path = next(p for p in images if len(set(job.token_ids[(p, 0)])) >= 4)
     ids = job.token_ids[(path, 0)]
     stop_at = next(j for j in range(2, 6) if ids[j] not in ids[:j])
-    config = engine.loaded.model.generation_config
+    config = text_engine.loaded.model.generation_config
     original = config.eos_token_id
     monkeypatch.setattr(config, "eos_token_id", [*original, ids[stop_at]])
-    stopped = run(engine, request, monkeypatch)
+    stopped = run(text_engine, request, monkeypatch)
     result = stopped.by_path()[path]
     assert stopped.token_ids[(path, 0)] == ids[:stop_at]
     assert result.truncated is False and result.metadata["tokens"] == [stop_at]
 
     # ignore_eos runs every row to its limit, through the stop token set above too.
-    ignored = run(engine, request.with_params(ignore_eos=True, variants=2, temperature=0.5), monkeypatch)
+    ignored = run(text_engine, request.with_params(ignore_eos=True, variants=2, temperature=0.5), monkeypatch)
     for result in ignored.results:
         assert result.metadata["tokens"] == [6, 6], result.path.name
         assert result.truncated is True
-    greedy_ignored = run(engine, request.with_params(ignore_eos=True), monkeypatch)
+    greedy_ignored = run(text_engine, request.with_params(ignore_eos=True), monkeypatch)
     assert greedy_ignored.token_ids[(path, 0)] == ids
 
 
@@ -373,18 +382,72 @@ def test_warmup_and_an_empty_request(generate_engine):
 
 
 # -- Thinking models: reasoning streams apart from the caption ---------------------------
-def test_thinking_model_cut_in_its_reasoning_has_no_caption(tiny_model_dir, images, tmp_path, monkeypatch):
-    folder = shutil.copytree(tiny_model_dir, tmp_path / "tiny-Thinking")
-    eng = CaptionEngine(str(folder), options=CPU, runner="generate")
+@pytest.fixture(params=["tiny", "real"])
+def thinking_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A Thinking checkpoint: the tiny one under a Thinking name, or random weights around the
+    real Qwen3-VL-2B-Thinking files, whose generation prompt opens `<think>\n` itself."""
+    if request.param == "tiny":
+        return shutil.copytree(request.getfixturevalue("tiny_model_dir"), tmp_path / "tiny-Thinking")
+    return request.getfixturevalue("real_thinking_dir")
+
+
+def test_thinking_model_cut_in_its_reasoning_has_no_caption(thinking_dir, images, monkeypatch):
+    eng = CaptionEngine(str(thinking_dir), options=CPU, runner="generate")
     assert eng.spec.thinking
     # A random model never writes </think>: every caption is cut inside its reasoning.
     job = run(eng, make_request(images[:2], max_new_tokens=6), monkeypatch)
+    end_think = eng.loaded.processor.tokenizer.convert_tokens_to_ids("</think>")
+    assert not any(end_think in ids for ids in job.token_ids.values())
     streams = [e for e in job.events if isinstance(e, TokensStreamed)]
     assert streams and all(e.reasoning for e in streams)
     for result in job.results:
         assert result.caption == "" and result.variants == ("",) and result.truncated
         assert result.reasoning == "".join(e.text for e in streams if e.path == result.path).strip()
     eng.unload()
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_thinking_model_reasoning_ends_at_its_close_tag(thinking_dir, runner, images, monkeypatch):
+    """Make the model write </think> a few tokens in (its lm_head row becomes a hair above the
+    row of the token it was about to write): what comes before streams as reasoning, what
+    comes after is the caption, and both equal the decoded token ids."""
+    import torch
+
+    from desktop_app.engine.prompts import build_messages
+
+    eng = new_engine(thinking_dir, runner)
+    eng.load()
+    processor = eng.loaded.processor
+    tok = processor.tokenizer
+    end_think = tok.convert_tokens_to_ids("</think>")
+    prompt = processor.apply_chat_template(build_messages("Describe."), tokenize=False,
+                                           add_generation_prompt=True)
+    if thinking_dir.name.startswith("Qwen3-VL"):
+        assert prompt.endswith("<|im_start|>assistant\n<think>\n")  # the model starts inside
+    request = make_request(images[:3], max_new_tokens=14)
+    free = run(eng, request, monkeypatch)
+    path = images[0]
+    ids = free.token_ids[(path, 0)]
+    at = next(j for j in range(3, len(ids)) if ids[j] not in ids[:j])
+    weight = eng.loaded.model.lm_head.weight
+    with torch.no_grad():
+        weight[end_think] = weight[ids[at]] * 1.001
+    job = run(eng, request, monkeypatch)
+    eng.unload()
+    got = job.token_ids[(path, 0)]
+    assert got[:at] == ids[:at] and got[at] == end_think, (ids, got)
+    known = lambda xs: [i for i in xs if i < len(tok)]  # noqa: E731 - ids past the tokenizer
+    text = lambda xs: tok.decode(known(xs), skip_special_tokens=True)  # noqa: E731
+    result = job.by_path()[path]
+    assert isinstance(result, ImageCaptioned)
+    assert result.reasoning == text(got[:at]).replace("<think>", "").strip()
+    assert result.caption == text(got[at + 1:]) and result.variants == (result.caption,)
+    streams = [e for e in job.events if isinstance(e, TokensStreamed) and e.path == path]
+    assert "".join(e.text for e in streams if e.reasoning) == text(got[:at])
+    assert "".join(e.text for e in streams if not e.reasoning) == result.caption
+    # The first </think> itself streams as neither (a later one is caption text like any other).
+    assert "".join(e.text for e in streams) == text(got).replace("</think>", "", 1)
+    assert result.metadata["tokens"] == [len(got)]
 
 
 class _PieceTokenizer:

@@ -235,3 +235,55 @@ def test_repo_without_safetensors_is_refused(fake_hub: FakeHub, tmp_path: Path) 
     with pytest.raises(hub.DownloadError, match="safetensors only"):
         hub.download_model(REPO, threading.Event(), lambda *r: None, cache_dir=tmp_path / "hub")
     assert fake_hub.downloaded() == []
+
+
+# -- the network check before the first hub request (issue 20) ------------------------------
+def _closed_port() -> int:
+    """A loopback port nobody listens on (connecting to it is refused at once)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_hub_check_answers_quickly_for_a_closed_and_an_open_port() -> None:
+    import socket
+    import time
+
+    started = time.perf_counter()
+    assert not hub.hub_reachable(("127.0.0.1", _closed_port()))
+    assert time.perf_counter() - started < 1.0
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        assert hub.hub_reachable(server.getsockname())
+
+
+def test_hub_check_waits_no_longer_than_its_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    release = threading.Event()
+
+    def hanging_resolver(*args: object, **kwargs: object) -> None:  # a DNS lookup that hangs
+        release.wait(10)
+        raise OSError("too late")
+
+    monkeypatch.setattr(hub.socket, "create_connection", hanging_resolver)
+    started = time.perf_counter()
+    assert not hub.hub_reachable(("hub.invalid", 443), timeout=0.3)
+    assert time.perf_counter() - started < 1.5
+    release.set()
+
+
+def test_hub_check_goes_where_requests_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(constants, "ENDPOINT", "https://huggingface.co")
+    assert hub.hub_address() == ("huggingface.co", 443)
+    monkeypatch.setattr(constants, "ENDPOINT", "http://mirror.example:8080")
+    assert hub.hub_address() == ("mirror.example", 8080)
+    monkeypatch.setattr(constants, "ENDPOINT", "https://huggingface.co")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    assert hub.hub_address() == ("proxy.example", 3128)  # a direct connection would not tell

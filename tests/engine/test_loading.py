@@ -158,3 +158,73 @@ def test_split_reasoning():
     # Thinking templates open <think> in the prompt: the output has only the closing tag.
     assert split_reasoning("Looks like fur.</think>A cat.") == ("Looks like fur.", "A cat.")
     assert split_reasoning("a</think>b</think>c") == ("a", "b</think>c")
+
+
+# -- no network: one quick check, then the cache only (issue 20) --------------------------
+@pytest.fixture
+def unreachable_hub(monkeypatch):
+    """Online mode, with the hub check pointed at a closed loopback port; records every other
+    connection attempt (and refuses it: the test must not reach the network)."""
+    import huggingface_hub.constants
+
+    from desktop_app.engine import hub
+
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    monkeypatch.setattr(hub, "hub_address", lambda: ("127.0.0.1", closed))
+    attempts: list[object] = []
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> None:
+        if address != ("127.0.0.1", closed):
+            attempts.append(address)
+            raise OSError("the test forbids network access")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    return attempts
+
+
+def test_no_network_is_said_at_once_for_an_uncached_model(unreachable_hub, tmp_path, monkeypatch):
+    import time
+
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    started = time.perf_counter()
+    with pytest.raises(ModelLoadError) as info:
+        load_model(resolve_model("Qwen/Qwen3-VL-2B-Instruct"), LoadOptions(device="cpu"))
+    elapsed = time.perf_counter() - started
+    message = str(info.value)
+    assert message.startswith("no network: cannot reach 127.0.0.1:"), message
+    assert "not in the local cache" in message and "--model PATH" in message
+    assert unreachable_hub == []  # no hub request, so none of its retries (minutes offline)
+    assert elapsed < 30, elapsed  # was 140 s of retries here; the bound is loose for a busy CPU
+
+
+def test_no_network_loads_a_cached_model_from_the_cache(unreachable_hub, tiny_model_dir, tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    from desktop_app.engine.models import ModelSpec
+
+    repo = "Qwen/Qwen3-VL-2B-Instruct"
+    cache = tmp_path / "hub"
+    snapshot = cache / f"models--{repo.replace('/', '--')}" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    for item in tiny_model_dir.iterdir():
+        if item.is_file():
+            (snapshot / item.name).symlink_to(item)
+    (cache / f"models--{repo.replace('/', '--')}" / "refs").mkdir()
+    (cache / f"models--{repo.replace('/', '--')}" / "refs" / "main").write_text("0" * 40)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    spec = resolve_model(repo)
+    assert isinstance(spec, ModelSpec) and not spec.local
+    loaded = load_model(spec, LoadOptions(device="cpu"))
+    assert loaded.spec.source == repo
+    assert unreachable_hub == []

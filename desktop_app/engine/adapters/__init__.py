@@ -3,7 +3,9 @@ internals (decoder layers, attention modules, rotary embedding, rope index, cach
 
 The continuous runner talks to an adapter's small interface (`base.ModelAdapter`): prefill a
 left-padded group and hand back each row's K/V and last logits, compute one decode step's
-logits over every slot, and say its cache shapes. Each adapter checks on construction that the
+logits over every slot, and say its cache shapes; a hybrid family (Qwen3.5) also makes the
+fixed-size per-slot states of its recurrent layers (`slot_states`), which its prefill fills
+and its decode step advances in place. Each adapter checks on construction that the
 attributes it uses exist, and `base.self_check` compares its prefill and decode logits against
 the model's own forward at load time. A model without an adapter (or whose check fails) runs on
 the `generate()` runner instead.
@@ -22,6 +24,8 @@ from .base import AdapterError, ModelAdapter, SelfCheck, self_check
 ADAPTERS = {
     "Qwen3VLForConditionalGeneration": "qwen3_vl:Qwen3VLAdapter",
     "Qwen3VLMoeForConditionalGeneration": "qwen3_vl:Qwen3VLMoeAdapter",
+    "Qwen3_5ForConditionalGeneration": "qwen3_5:Qwen35Adapter",
+    "Qwen3_5MoeForConditionalGeneration": "qwen3_5:Qwen35MoeAdapter",
 }
 
 

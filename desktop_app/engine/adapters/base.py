@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import torch
 
-from ..kv_cache import DecodeState, SlotCache, TextShape
+from ..kv_cache import DecodeState, SlotCache, SlotStates, TextShape
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +24,14 @@ class Prefill:
     `logits`: (B, vocab) at each row's last (real) token. `kv`: per layer (K, V), each
     (B, kv_heads, T, head_dim) with row r's tokens at the last lengths[r] indices.
     `rope_deltas`: (B,) ints: a decoded token at cache index i has mrope position i + delta.
+    `states`: hybrid models only: each row's fixed-size layer states, batch first, in the order
+    of the adapter's `slot_states` tensors (None for models that keep only K/V).
     """
 
     logits: torch.Tensor
     kv: list[tuple[torch.Tensor, torch.Tensor]]
     rope_deltas: list[int]
+    states: list[torch.Tensor] | None = None
 
 
 class ModelAdapter:
@@ -60,9 +63,15 @@ class ModelAdapter:
         raise NotImplementedError
 
     def step_logits(self, cache: SlotCache, state: DecodeState) -> torch.Tensor:
-        """Feed every slot's `state.tokens` at `state.positions`, writing its K/V into `cache`;
-        return (slots, vocab) float logits. Must not change `state`."""
+        """Feed every slot's `state.tokens` at `state.positions`, writing its K/V (and, for a
+        hybrid model, its `cache.states`) into `cache`; return (slots, vocab) float logits.
+        Must not change `state`."""
         raise NotImplementedError
+
+    def slot_states(self, slots: int) -> SlotStates | None:
+        """Zeroed fixed-size per-slot states for a hybrid model's recurrent layers, or None
+        (the model keeps only K/V)."""
+        return None
 
     @staticmethod
     def require(obj: Any, path: str, what: str) -> Any:
@@ -106,11 +115,12 @@ def self_check(adapter: ModelAdapter, input_ids: torch.Tensor, types: torch.Tens
         return SelfCheck(False, float("inf"), tol, f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
     diffs = [float((a - b).abs().max()) / max(1.0, float(b.abs().max())) for a, b in zip(ours, reference)]
     worst = max(diffs)
-    if not worst <= tol:  # also catches NaN
-        at = diffs.index(worst)
+    bad = [i for i, d in enumerate(diffs) if not d <= tol]  # `not <=` also catches NaN
+    if bad:
+        at = bad[0]  # the first position that drifts: later ones inherit its tokens
         where = "the prefill" if at == 0 else f"decode step {at}"
         return SelfCheck(False, worst, tol, f"logits differ from the model's own forward at {where} "
-                                            f"(relative difference {worst:.2e} > {tol:.0e})")
+                                            f"(relative difference {diffs[at]:.2e} > {tol:.0e})")
     return SelfCheck(True, worst, tol, f"prefill and {steps} decode steps match the model's "
                                        f"forward (relative difference {worst:.1e})")
 
@@ -121,10 +131,11 @@ def _adapter_logits(adapter: ModelAdapter, input_ids, types, pixels, grid,
     dev = adapter.shape.device
     mask = torch.ones((1, n), dtype=torch.long)
     pf = adapter.prefill(input_ids[None], mask, types[None], _dev(pixels, dev), _dev(grid, dev), None, None)
-    cache = SlotCache(adapter.shape, 1, n + steps + 1)
+    cache = SlotCache(adapter.shape, 1, n + steps + 1, adapter.slot_states(1))
     index = torch.arange(n, device=dev)
     zero = torch.zeros(n, dtype=torch.long, device=dev)
     cache.load_prefill(pf.kv, dst_slot=zero, dst_pos=index, src_row=zero, src_pos=index)
+    cache.load_states(pf.states, dst_slot=zero[:1], src_row=zero[:1])
     logits = [pf.logits[0].float()]
     tokens = [int(logits[0].argmax())]
     state = DecodeState(adapter.shape, 1)
