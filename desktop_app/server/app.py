@@ -38,7 +38,7 @@ import traceback
 import uuid
 import weakref
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, AsyncIterator, Sequence
 
 from ..engine import CaptionEngine, GenerationParams, ImageCaptioned
@@ -81,6 +81,7 @@ class ParsedRequest:
     stream: bool
     include_usage: bool
     extra_images: tuple[tuple[bytes, str], ...] = ()  # images 2.. of a multi-image question
+    video: VideoOptions | None = None  # this request's own video sampling (mm_processor_kwargs)
 
 
 # -- the JSON body ---------------------------------------------------------------------------
@@ -239,12 +240,13 @@ def _check_model(body: dict[str, Any], served: str | None) -> None:
                            f"{json.dumps(served)})", status=404, param="model", code="model_not_found")
 
 
-def _check_video_kwargs(body: dict[str, Any], video: VideoOptions | None, has_video: bool) -> None:
-    """vLLM's per-request `mm_processor_kwargs`: this server samples every video with its own
-    --video-* settings, so a video request may only ask for those."""
+def _video_kwargs(body: dict[str, Any], video: VideoOptions | None, has_video: bool) -> VideoOptions | None:
+    """vLLM's per-request `mm_processor_kwargs` (`fps`, `max_frames`): the video sampling of
+    this request, the server's --video-* settings with what it asks for; None for the server's
+    own (no kwargs, or no video in the request)."""
     kwargs = body.get("mm_processor_kwargs")
     if kwargs is None:
-        return
+        return None
     if not isinstance(kwargs, dict):
         raise RequestError("mm_processor_kwargs must be an object", param="mm_processor_kwargs",
                            code="invalid_type")
@@ -258,14 +260,16 @@ def _check_video_kwargs(body: dict[str, Any], video: VideoOptions | None, has_vi
                            code="unsupported_parameter")
     fps = _number(kwargs, "fps", None, 0, 60, low_open=True)
     frames = _number(kwargs, "max_frames", None, 2, 100_000, integer=True)
-    if not has_video or video is None:
-        return  # they apply to videos only
-    for asked, own, flag in ((fps, video.fps, "--video-fps"), (frames, video.max_frames, "--video-max-frames")):
-        if asked is not None and abs(asked - own) > 1e-9:
-            raise RequestError(
-                f"mm_processor_kwargs asks for {asked:g} where this server samples videos with "
-                f"{own:g} (serve {flag}); per-request video sampling is not supported",
-                param="mm_processor_kwargs", code="unsupported_parameter")
+    if not has_video:
+        return None  # they apply to videos only
+    own = video or VideoOptions()
+    asked = replace(own, fps=own.fps if fps is None else float(fps),
+                    max_frames=own.max_frames if frames is None else int(frames))
+    try:
+        asked.validate()
+    except ValueError as exc:
+        raise RequestError(f"mm_processor_kwargs: {exc}", param="mm_processor_kwargs") from exc
+    return None if asked == own else asked
 
 
 def _text_of(content: Any, where: str) -> str:
@@ -321,7 +325,7 @@ def parse_request(body: Any, default_max_tokens: int, *, max_tokens_cap: int = D
     if videos and len(images) > 1:
         raise RequestError("a video must come alone: send one video, or 1 to "
                            f"{MAX_IMAGES} images, per request", param="messages")
-    _check_video_kwargs(body, video, bool(videos))
+    sampling = _video_kwargs(body, video, bool(videos))
     prompt = "\n".join(t for t in texts if t.strip()) or DEFAULT_PROMPT
     params = _params(body, default_max_tokens, max_tokens_cap)
     try:
@@ -338,7 +342,7 @@ def parse_request(body: Any, default_max_tokens: int, *, max_tokens_cap: int = D
         prompt=prompt.replace("{", "{{").replace("}", "}}"),
         system_prompt="\n".join(system) or None, params=params, stream=stream,
         include_usage=bool(stream_options) and _flag(body, "include_usage", stream_options),
-        extra_images=tuple(images[1:]))
+        extra_images=tuple(images[1:]), video=sampling)
 
 
 def _contents(messages: Any) -> tuple[list[tuple[bytes, str]], list[str], list[str]]:
@@ -651,7 +655,7 @@ def create_app(engine: CaptionEngine, bridge: EngineBridge, store: ImageStore,
         extra = tuple(store.add(data, suffix) for data, suffix in parsed.extra_images)
         job = Job(path=path, prompt=parsed.prompt, system_prompt=parsed.system_prompt,
                   params=parsed.params, max_pixels=max_pixels, extra_paths=extra,
-                  sink=events.put, seed=parsed.params.seed)
+                  sink=events.put, seed=parsed.params.seed, video=parsed.video)
         try:
             handle = bridge.submit(job)
         except RuntimeError as exc:

@@ -48,12 +48,13 @@ class Job:
     max_pixels: int | None = 1024 * 1024
     extra_paths: tuple[Path, ...] = ()  # more images in the same turn (a multi-image question)
     seed: int | None = None  # the request's seed: the same image and seed, the same caption
+    video: VideoOptions | None = None  # the request's own video sampling (None: the server's)
 
     def request(self, batch_size: int | None, video: VideoOptions) -> CaptionRequest:
         item = CaptionItem(self.path, prompt=self.prompt, extra_paths=self.extra_paths, seed=self.seed)
         return CaptionRequest(items=(item,), prompt=self.prompt, system_prompt=self.system_prompt,
                               params=self.params, max_pixels=self.max_pixels,
-                              batch_size=batch_size, video=video)
+                              batch_size=batch_size, video=self.video or video)
 
 
 @dataclass

@@ -263,10 +263,14 @@ def test_parse_request_checks_without_a_server(tmp_path: Path) -> None:
     video_part = {"type": "video_url", "video_url": {"url": "data:video/mp4;base64,AAAA"}}
     video = {"messages": [{"role": "user", "content": [video_part]}]}
     kwargs = {"mm_processor_kwargs": {"fps": 1.0}}
-    parse_request({**video, **kwargs}, 16, video=VideoOptions(fps=1.0))
-    with pytest.raises(RequestError, match="--video-fps"):
-        parse_request({**video, **kwargs}, 16, video=VideoOptions(fps=2.0))
-    parse_request({**body, **kwargs}, 16, video=VideoOptions(fps=2.0))  # no video: nothing to sample
+    assert parse_request({**video, **kwargs}, 16, video=VideoOptions(fps=1.0)).video is None  # the server's own
+    asked = parse_request({**video, "mm_processor_kwargs": {"fps": 1.0, "max_frames": 8}}, 16,
+                          video=VideoOptions(fps=2.0, start=1.0))
+    assert asked.video == VideoOptions(fps=1.0, max_frames=8, start=1.0)  # honoured per request
+    with pytest.raises(RequestError) as frames:
+        parse_request({**video, "mm_processor_kwargs": {"max_frames": 1}}, 16)
+    assert frames.value.param == "max_frames"
+    assert parse_request({**body, **kwargs}, 16, video=VideoOptions(fps=2.0)).video is None  # no video
     with pytest.raises(RequestError) as bad:
         load_body(b'{"seed": ' + b"9" * 5000 + b"}")
     assert bad.value.param == "seed"

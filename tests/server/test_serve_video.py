@@ -63,6 +63,13 @@ def test_remote_engine_sends_videos_and_checks_them_first(server, tmp_path):  # 
     assert isinstance(results[song], ImageFailed) and "no video stream" in results[song].reason
 
 
+def last_event(got):
+    event = got.get(timeout=60)
+    while event[0] == "delta":
+        event = got.get(timeout=60)
+    return event
+
+
 def test_the_bridge_samples_videos_with_its_options(tiny_model_dir, tmp_path):
     import queue
 
@@ -77,15 +84,19 @@ def test_the_bridge_samples_videos_with_its_options(tiny_model_dir, tmp_path):
     try:
         bridge.submit(Job(path=clip, prompt="Go.", system_prompt=None,
                               params=GenerationParams(max_new_tokens=2), sink=got.put))
-        event = got.get(timeout=60)
-        while event[0] == "delta":
-            event = got.get(timeout=60)
-        kind, result = event
+        kind, result = last_event(got)
+        # A request's own sampling (mm_processor_kwargs) beats the server's, in the same engine.
+        own = VideoOptions(fps=2, max_frames=4)
+        bridge.submit(Job(path=clip, prompt="Go.", system_prompt=None, video=own,
+                          params=GenerationParams(max_new_tokens=2), sink=got.put))
+        kind2, result2 = last_event(got)
     finally:
         bridge.stop()
         engine.unload()
     assert kind == "done"
     assert result.metadata["video"] == VideoOptions(fps=1, max_frames=2, start=1.0).as_dict()
+    assert kind2 == "done" and result2.metadata["video"] == own.as_dict()
+    assert result2.metadata["visual_tokens"] > result.metadata["visual_tokens"]  # more frames
 
 
 def test_serve_refuses_bad_video_flags():
