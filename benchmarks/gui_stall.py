@@ -170,8 +170,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     window.service.tokens_streamed.connect(lambda *_: flushes.update(n=flushes["n"] + 1))
     started = time.perf_counter()
     window.caption_all()
-    wait_until(app, lambda: window._job is not None, 60)
-    wait_until(app, lambda: window._job is None and not window.writer.busy, 3600)
+    wait_until(app, lambda: bool(window.runs), 60)
+    wait_until(app, lambda: not window.runs and not window.writer.busy, 3600)
     seconds = time.perf_counter() - started
     meter.end()
 

@@ -34,7 +34,7 @@ class CompareControllerMixin:
 
     def _update_compare_actions(self) -> None:
         count = len(self.grid.selected_paths())
-        ready = self.library is not None and not self.running
+        ready = self.library is not None  # beside caption runs: its job shares the slots
         self.compare_action.setEnabled(ready and count >= MIN_IMAGES)
         self.comparisons_action.setEnabled(self.library is not None)
         if count > MAX_IMAGES:
@@ -47,7 +47,7 @@ class CompareControllerMixin:
     def compare_selected(self) -> Any:
         """Open the comparison dialog for the selected images (2 to 20 of them)."""
         paths = self.grid.selected_paths()
-        if self.library is None or self.running:
+        if self.library is None:
             return None
         if len(paths) < MIN_IMAGES:
             self.statusBar().showMessage(_tr("Select at least 2 images to compare them"), 5000)

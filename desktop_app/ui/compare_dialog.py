@@ -111,7 +111,6 @@ class CompareDialog(QDialog):
         self.service, self.library, self.writer, self.settings = service, library, writer, settings
         self.paths = [Path(p) for p in paths]
         self._job_id: int | None = None
-        self._active = False
         self._answer = ""
         self._close_when_done = False
         self._history: list[Comparison] = []
@@ -294,10 +293,13 @@ class CompareDialog(QDialog):
         self.history_view.blockSignals(True)
         self.history_view.setCurrentRow(-1)
         self.history_view.blockSignals(False)
+        if not self.service.load_model(settings.model, settings.engine_options()):
+            self._say(self.tr("Cannot ask while a caption run uses another model or device: "
+                              "stop it or wait for it to end."), True)
+            return None
         job = self.service.new_job(request, self.library.root)
         self._job_id = job.job_id
         self._asked = (self.question(), list(self.paths), time.time())
-        self.service.load_model(settings.model, settings.engine_options())
         self.service.start(job)
         self._say(self.tr("Waiting for the model…"))
         self._update_buttons()
@@ -307,7 +309,7 @@ class CompareDialog(QDialog):
     def stop(self) -> None:
         """Stop the answer within one decoding step (what was written is kept on screen)."""
         if self.running:
-            self.service.cancel()
+            self.service.cancel(self._job_id)
             self._say(self.tr("Stopping…"))
 
     def _say(self, text: str, error: bool = False) -> None:
@@ -317,13 +319,12 @@ class CompareDialog(QDialog):
     # -- the service's signals (GUI thread) -------------------------------------------------------
     @Slot(int)
     def _on_service_job_started(self, job_id: int) -> None:
-        self._active = job_id == self._job_id
-        if self._active:
+        if job_id == self._job_id:
             self._say(plural(self.tr("Comparing %n image(s)…", "", len(self.paths)), len(self.paths)))
 
-    @Slot(object)
-    def _on_service_tokens_streamed(self, batch: list[tuple[Path, int, str, bool]]) -> None:
-        if not self._active or not self.paths:
+    @Slot(int, object)
+    def _on_service_tokens_streamed(self, job_id: int, batch: list[tuple[Path, int, str, bool]]) -> None:
+        if job_id != self._job_id or not self.paths:
             return
         for path, variant, text, reasoning in batch:
             if path == self.paths[0] and variant == 0 and not reasoning:
@@ -332,9 +333,9 @@ class CompareDialog(QDialog):
                 cursor.insertText(text)
                 self.answer_view.ensureCursorVisible()
 
-    @Slot(object)
-    def _on_service_image_captioned(self, result: Any) -> None:
-        if not self._active or result.path != self.paths[0]:
+    @Slot(int, object)
+    def _on_service_image_captioned(self, job_id: int, result: Any) -> None:
+        if job_id != self._job_id or result.path != self.paths[0]:
             return
         question, paths, _ = self._asked
         answer = result.caption.strip()
@@ -347,9 +348,9 @@ class CompareDialog(QDialog):
                         result.truncated, extra)
         self.writer.submit(store, self._on_comparison_stored, self._on_store_failed)
 
-    @Slot(object, str)
-    def _on_service_image_failed(self, path: Path, reason: str) -> None:
-        if self._active and self.paths and path == self.paths[0]:
+    @Slot(int, object, str)
+    def _on_service_image_failed(self, job_id: int, path: Path, reason: str) -> None:
+        if job_id == self._job_id and self.paths and path == self.paths[0]:
             self._say(self.tr("The comparison failed: %1").replace("%1", reason), True)
 
     @Slot(int, bool)
@@ -363,7 +364,7 @@ class CompareDialog(QDialog):
             self._end(self.tr("The comparison failed: %1").replace("%1", message), error=True)
 
     def _end(self, message: str | None, error: bool = False) -> None:
-        self._job_id, self._active = None, False
+        self._job_id = None
         if message:
             self._say(message, error)
         self._update_buttons()
@@ -496,4 +497,4 @@ class CompareDialog(QDialog):
     def shutdown(self) -> None:
         """The window is closing: stop a running comparison."""
         if self.running:
-            self.service.cancel()
+            self.service.cancel(self._job_id)

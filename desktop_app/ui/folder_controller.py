@@ -112,8 +112,8 @@ class FolderControllerMixin:
             self.show_banner(self.tr("“%1” is not a folder (or no longer exists).").replace("%1", str(path)), None)
             return
         path = path.resolve()
-        if self._job is not None:
-            self.stop()  # the run's library stays open until the job has ended
+        if self._runs:
+            self.stop_all()  # the runs' library stays open until their jobs have ended
         self.caption_panel.flush()
         self._open_token += 1
         self._opening = path
@@ -132,7 +132,7 @@ class FolderControllerMixin:
             self.writer.submit(library.close)  # a newer open won
             return
         old = self.library
-        if old is not None and old is not self._job_library:
+        if old is not None and not self._uses_library(old):
             self.writer.submit(old.close)
         self.library = library
         self._opening = None

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QScrollArea, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from . import style
 from .i18n import plural
@@ -26,7 +26,8 @@ _THUMB = 64
 #: Control characters (a random model emits them) shown as spaces; newlines kept.
 _UNPRINTABLE = {c: " " for c in range(32) if c != 10} | {0x7F: " "}
 _STATE_COLOURS = {"generating": style.STATUS_COLORS["generating"], "done": style.SUCCESS,
-                  "failed": style.DANGER}
+                  "failed": style.DANGER, "stopped": style.FAINT}
+RUN_CHIP_TEXT_WIDTH = 250
 
 
 @dataclass(slots=True)
@@ -37,8 +38,9 @@ class LiveEntry:
     variant: int = 0
     text: str = ""
     reasoning: str = ""
-    state: str = "generating"  # generating | done | failed
+    state: str = "generating"  # generating | done | failed | stopped (its run was stopped)
     detail: str = ""  # failure reason
+    run: int = 0  # the job id of the run it belongs to
 
 
 class LiveCard(QFrame):
@@ -114,14 +116,16 @@ class LiveCard(QFrame):
         if entry.state != self._state:
             self._state = entry.state
             self.dot.setStyleSheet(f"background: {_STATE_COLOURS[entry.state]}; border-radius: 4px;")
-            colour = {"generating": style.TEXT, "done": style.MUTED, "failed": style.DANGER}[entry.state]
+            colour = {"generating": style.TEXT, "done": style.MUTED, "failed": style.DANGER,
+                      "stopped": style.FAINT}[entry.state]
             self.body.setStyleSheet(f"color: {colour};")
         if entry.state == "failed":
             text, label = entry.detail or self.tr("failed"), self.tr("failed")
         elif entry.text.strip() or not entry.reasoning:
             text = entry.text.lstrip()
             words = len(text.split())
-            label = self.tr("done") if entry.state == "done" else plural(self.tr("%n word(s)", "", words), words)
+            label = (self.tr("done") if entry.state == "done" else self.tr("stopped") if entry.state == "stopped"
+                     else plural(self.tr("%n word(s)", "", words), words))
             if entry.state == "generating":
                 text += "▍"
         else:
@@ -163,6 +167,46 @@ def _square(pixmap: QPixmap | None) -> QPixmap:
     return out
 
 
+class RunChip(QFrame):
+    """One run going: its number, kind and count, and a Stop for this run alone.
+
+    Signals:
+        stop_clicked(int): its Stop was pressed (the run's job id).
+    """
+
+    stop_clicked = Signal(int)
+
+    def __init__(self, run: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.run = run
+        self.setObjectName("runChip")
+        self.label = QLabel()
+        self.label.setFixedWidth(RUN_CHIP_TEXT_WIDTH)  # counts change often: no relayout
+        self.stop_button = QToolButton()
+        self.stop_button.setObjectName("flat")
+        self.stop_button.setIcon(style.icon("stop", style.DANGER))
+        self.stop_button.setIconSize(QSize(12, 12))
+        self.stop_button.setFixedSize(22, 22)
+        self.stop_button.setToolTip(self.tr("Stop this run (the others go on)"))
+        self.stop_button.clicked.connect(self._on_stop_button_clicked)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 1, 2, 1)
+        row.setSpacing(4)
+        row.addWidget(self.label)
+        row.addWidget(self.stop_button)
+
+    def set_text(self, text: str) -> None:
+        self.label.setText(self.label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle,
+                                                               RUN_CHIP_TEXT_WIDTH))
+
+    def set_stopping(self, stopping: bool) -> None:
+        self.stop_button.setEnabled(not stopping)
+
+    @Slot()
+    def _on_stop_button_clicked(self) -> None:
+        self.stop_clicked.emit(self.run)
+
+
 class _Board(QWidget):
     """Lays fixed-size cards out in rows that fill its width."""
 
@@ -197,19 +241,41 @@ class _Board(QWidget):
 
 
 class LivePanel(QWidget):
-    """The live view of a run: one card per caption in flight, updated as tokens arrive.
+    """The live view of the runs going: one card per caption in flight, updated as tokens
+    arrive, and one chip per run with its own Stop.
 
     Fed by the window from the caption service's signals. A finished card stays until a new
     caption needs a place, then it is reused in place, so cards do not jump around while a
-    batch streams. `text_of` gives what a card shows: the streamed text, which ends equal to
-    the final caption.
+    batch streams; the cards of every run share the board. `text_of` gives what a card
+    shows: the streamed text, which ends equal to the final caption.
+
+    Signals:
+        stop_requested(int): a run's Stop was pressed (its job id).
     """
+
+    stop_requested = Signal(int)
 
     def __init__(self, thumbnail: Callable[[Path], QPixmap | None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._thumbnail = thumbnail
         self._entries: dict[tuple[Path, int], LiveEntry] = {}
         self._cards: dict[tuple[Path, int], LiveCard] = {}
+        self._chips: dict[int, RunChip] = {}
+        self._runs_seen: set[int] = set()  # the runs with a chip since the last clear()
+        # The runs sit right of the header, in one row that scrolls sideways when they are many.
+        self.runs_bar = QWidget()
+        self.runs_bar.setObjectName("runsBar")
+        self._runs_layout = QHBoxLayout(self.runs_bar)
+        self._runs_layout.setContentsMargins(0, 0, 0, 0)
+        self._runs_layout.setSpacing(6)
+        self._runs_layout.addStretch(1)
+        self.runs_scroll = QScrollArea(self)
+        self.runs_scroll.setObjectName("runsScroll")
+        self.runs_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.runs_scroll.setWidgetResizable(True)
+        self.runs_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.runs_scroll.setWidget(self.runs_bar)
+        self.runs_scroll.setFixedHeight(RunChip(0).sizeHint().height())
         self.board = _Board()
         self.scroll = QScrollArea(self)
         self.scroll.setWidgetResizable(True)
@@ -221,10 +287,14 @@ class LivePanel(QWidget):
         self.empty_label = QLabel(self.tr("Captions appear here as they are written, several at a time."))
         self.empty_label.setObjectName("hint")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        top = QHBoxLayout()
+        top.setSpacing(10)
+        top.addWidget(self.header, 0, Qt.AlignmentFlag.AlignVCenter)
+        top.addWidget(self.runs_scroll, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 8)
         layout.setSpacing(6)
-        layout.addWidget(self.header)
+        layout.addLayout(top)
         layout.addWidget(self.empty_label, 1)
         layout.addWidget(self.scroll, 1)
         self._finished = 0
@@ -235,6 +305,7 @@ class LivePanel(QWidget):
         """Forget every card (a new run starts)."""
         self._entries.clear()
         self._cards.clear()
+        self._runs_seen = set(self._chips)
         self.board.clear()
         self._finished = 0
         self._update_header()
@@ -252,12 +323,12 @@ class LivePanel(QWidget):
         """How many cards are generating."""
         return sum(1 for e in self._entries.values() if e.state == "generating")
 
-    def _ensure(self, path: Path, variant: int) -> tuple[LiveEntry, LiveCard]:
+    def _ensure(self, path: Path, variant: int, run: int = 0) -> tuple[LiveEntry, LiveCard]:
         key = (path, variant)
         card = self._cards.get(key)
         if card is not None:
             return self._entries[key], card
-        entry = LiveEntry(path, variant)
+        entry = LiveEntry(path, variant, run=run)
         card = next((c for c in self.board.cards if c.entry is None or c.entry.state != "generating"), None)
         if card is None:
             card = LiveCard()
@@ -270,16 +341,16 @@ class LivePanel(QWidget):
         card.show_entry(entry, self._thumbnail(path))
         return entry, card
 
-    def image_started(self, path: Path) -> None:
-        """The first text of an image arrived."""
-        self._ensure(path, 0)
+    def image_started(self, path: Path, run: int = 0) -> None:
+        """The first text of an image of `run` arrived."""
+        self._ensure(path, 0, run)
         self._update_header()
 
-    def append(self, batch: list[tuple[Path, int, str, bool]]) -> None:
-        """New text of several captions (one flush of the service)."""
+    def append(self, batch: list[tuple[Path, int, str, bool]], run: int = 0) -> None:
+        """New text of several captions of `run` (one flush of the service)."""
         touched: dict[int, LiveCard] = {}
         for path, variant, text, reasoning in batch:
-            entry, card = self._ensure(path, variant)
+            entry, card = self._ensure(path, variant, run)
             if reasoning:
                 entry.reasoning += text
             else:
@@ -305,6 +376,47 @@ class LivePanel(QWidget):
         self._finished += 1
         self._update_header()
 
+    # -- runs ---------------------------------------------------------------------------------
+    def add_run(self, run: int, text: str, tooltip: str = "") -> None:
+        """Show a run going (its job id), with its own Stop."""
+        chip = RunChip(run)
+        chip.set_text(text)
+        chip.setToolTip(tooltip)
+        chip.stop_clicked.connect(self.stop_requested)
+        self._chips[run] = chip
+        self._runs_seen.add(run)
+        self._runs_layout.insertWidget(self._runs_layout.count() - 1, chip)  # before the stretch
+        self._update_header()
+
+    def update_run(self, run: int, text: str, stopping: bool | None = None) -> None:
+        """A run's new count (or "stopping…")."""
+        chip = self._chips.get(run)
+        if chip is not None:
+            chip.set_text(text)
+            if stopping is not None:
+                chip.set_stopping(stopping)
+
+    def run_ended(self, run: int) -> None:
+        """A run ended: its chip goes, its captions still in flight show as stopped."""
+        chip = self._chips.pop(run, None)
+        if chip is not None:
+            self._runs_layout.removeWidget(chip)
+            chip.deleteLater()
+        for key, entry in self._entries.items():
+            if entry.run == run and entry.state == "generating":
+                entry.state = "stopped"
+                self._cards[key].refresh()
+        self._update_header()
+
+    def runs(self) -> list[tuple[int, str]]:
+        """(job id, text) of every run shown, oldest first."""
+        return [(run, chip.label.text()) for run, chip in self._chips.items()]
+
+    def stop_button(self, run: int) -> QToolButton | None:
+        """The Stop of a run (tests, screenshots)."""
+        chip = self._chips.get(run)
+        return None if chip is None else chip.stop_button
+
     def _update_header(self) -> None:
         has_cards = bool(self.board.cards)
         if self.scroll.isHidden() == has_cards:
@@ -312,6 +424,10 @@ class LivePanel(QWidget):
             self.empty_label.setVisible(not has_cards)
         if not has_cards:
             text = self.tr("Nothing is being captioned")
+        elif len(self._runs_seen) > 1:
+            flying = self.in_flight()
+            text = plural(self.tr("%n caption(s) in flight  ·  %1 finished in these runs", "", flying),
+                          flying).replace("%1", f"{self._finished:,}")
         else:
             flying = self.in_flight()
             text = plural(self.tr("%n caption(s) in flight  ·  %1 finished this run", "", flying), flying).replace("%1", f"{self._finished:,}")

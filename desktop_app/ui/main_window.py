@@ -26,11 +26,10 @@ from .folder_controller import FolderControllerMixin
 from .grid_controller import GridControllerMixin
 from .media_model import MediaFilterProxy, MediaListModel
 from .run_controller import RunControllerMixin
-from .settings_panel import RunSettings
 from .tag_controller import TagController
 from .thumbnails import ThumbnailLoader
 from .window_chrome import WindowChromeMixin
-from .worker import CaptionJob, CaptionService
+from .worker import CaptionService
 
 __all__ = ["MainWindow"]
 
@@ -48,14 +47,16 @@ class MainWindow(WindowChromeMixin, FolderControllerMixin, GridControllerMixin, 
     Signals:
         folder_opened(object): a folder finished opening (its Path).
         folder_open_failed(str): opening a folder failed; the message.
-        run_started(int): a caption job was queued (its id).
-        run_finished(bool): the job ended; whether it was cancelled (or failed).
+        run_started(int): a caption run was queued (its job id); others may be going.
+        run_finished(bool): a run ended; whether it was cancelled (or failed).
+        run_ended(int, bool): the same, with the run's job id.
     """
 
     folder_opened = Signal(object)
     folder_open_failed = Signal(str)
     run_started = Signal(int)
     run_finished = Signal(bool)
+    run_ended = Signal(int, bool)
 
     def __init__(self, settings: QSettings | None = None, *, data_dir: str | os.PathLike[str] | None = None,
                  service: CaptionService | None = None, loader: ThumbnailLoader | None = None,
@@ -86,14 +87,11 @@ class MainWindow(WindowChromeMixin, FolderControllerMixin, GridControllerMixin, 
         self._open_token = 0
         self._opening: Path | None = None
         self._select_after_open: list[Path] = []
-        self._job: CaptionJob | None = None
-        self._job_library: Library | None = None
-        self._job_settings: RunSettings | None = None
-        self._starting = False
-        self._before_run: dict[Path, str] = {}
-        self._finished_in_run: set[Path] = set()
+        self._init_runs()
         self._last_action = "edit"
         self._model_description = ""
+        self._runner: tuple[str, str] = ("", "")  # the loaded model's runner and why (fallback)
+        self._runner_warned = ""
         self._closed = False
         self._dialogs: dict[str, QWidget] = {}
         self.setWindowTitle("Caption Studio")
@@ -116,6 +114,7 @@ class MainWindow(WindowChromeMixin, FolderControllerMixin, GridControllerMixin, 
         s = self.service
         s.stage_changed.connect(self._on_service_stage_changed)
         s.model_loaded.connect(self._on_service_model_loaded)
+        s.runner_chosen.connect(self._on_service_runner_chosen)
         s.model_load_failed.connect(self._on_service_model_load_failed)
         s.model_unloaded.connect(self._on_service_model_unloaded)
         s.image_started.connect(self._on_service_image_started)
@@ -136,21 +135,24 @@ class MainWindow(WindowChromeMixin, FolderControllerMixin, GridControllerMixin, 
         self.drop_hint.recent_requested.connect(self._on_recent_requested)
         self.settings_panel.manage_models_requested.connect(self.show_models)
         self.log_panel.path_activated.connect(self.select_paths)
+        self.live_panel.stop_requested.connect(self.stop_run)
         self.log_panel.count_changed.connect(self._on_log_count_changed)
         self.model.modelReset.connect(self._counts_timer.start)
         self.model.dataChanged.connect(self._on_model_data_changed)
 
     @property
     def running(self) -> bool:
-        """Whether a caption job is queued or running."""
-        return self._job is not None or self._starting
+        """Whether a caption run is going or being prepared."""
+        return bool(self._runs) or self._starting > 0
 
     def _update_actions(self) -> None:
         has_library = self.library is not None
-        running = self.running
-        self.caption_all_action.setEnabled(has_library and not running)
-        self.caption_selected_action.setEnabled(has_library and not running and bool(self.grid.selected_paths()))
-        self.stop_action.setEnabled(running)
+        # A run while others go is queued as its own job: captioning is never greyed out.
+        self.caption_all_action.setEnabled(has_library)
+        self.caption_selected_action.setEnabled(has_library and bool(self.grid.selected_paths()))
+        stoppable = any(not r.stopping for r in self._runs.values())
+        self.stop_action.setEnabled(stoppable)
+        self.stop_all_action.setEnabled(stoppable)
         self.export_action.setEnabled(has_library)
         self.find_action.setEnabled(has_library)
         self.affix_action.setEnabled(has_library)
@@ -276,7 +278,8 @@ class MainWindow(WindowChromeMixin, FolderControllerMixin, GridControllerMixin, 
         QCoreApplication.sendPostedEvents(self.service, QEvent.Type.MetaCall)
         self.opener.wait()
         self.writer.wait()
-        for library in {id(lib): lib for lib in (self.library, self._job_library) if lib is not None}.values():
+        libraries = (self.library, *(run.library for run in self._runs.values()))
+        for library in {id(lib): lib for lib in libraries if lib is not None}.values():
             library.close()
         self.loader.shutdown()
         self.caption_panel.shutdown()

@@ -278,6 +278,9 @@ QLabel#chip {{ border-radius: 9px; padding: 1px 9px; color: white; font-weight: 
 QFrame#panel {{ background: {PANEL}; }}
 QFrame#liveCard {{ background: {SURFACE}; border: 1px solid {BORDER}; border-radius: 10px; }}
 QFrame#liveCard QLabel {{ background: transparent; border: none; }}
+QFrame#runChip {{ background: {SURFACE}; border: 1px solid {BORDER}; border-radius: 8px; }}
+QFrame#runChip QLabel {{ background: transparent; border: none; }}
+QScrollArea#runsScroll, QWidget#runsBar {{ background: transparent; border: none; }}
 QLabel#liveName {{ font-weight: 600; }}
 QFrame#card {{ background: {PANEL}; border: 1px solid {BORDER}; border-radius: 10px; }}
 QFrame#banner {{ background: #3a2326; border: 1px solid #6b2f33; border-radius: 8px; }}

@@ -51,7 +51,9 @@ class WindowChromeMixin:
                                                     ["Ctrl+Return", "Ctrl+Enter"], "selection",
                                                     self.tr("Caption the selected files"))
         self.stop_action = self._action(self.tr("Stop"), self.stop, [], "stop",
-                                        self.tr("Stop captioning; finished captions are kept (Esc)"))
+                                        self.tr("Stop the newest run; finished captions are kept, other runs go on (Esc)"))
+        self.stop_all_action = self._action(self.tr("Stop All Runs"), self.stop_all, [], None,
+                                            self.tr("Stop every caption run; finished captions are kept"))
         # Esc stops a run, else takes the keyboard back to the grid: always enabled.
         self.escape_action = self._action(self.tr("Stop or Back to Grid"), self.stop, ["Esc"])
         self.export_action = self._action(self.tr("Export…"), self.show_export, ["Ctrl+E"], "export",
@@ -194,7 +196,8 @@ class WindowChromeMixin:
                        self.previous_action, self.next_action):
             edit.addSeparator() if action is None else edit.addAction(action)
         run = bar.addMenu(self.tr("&Caption"))
-        for action in (self.caption_all_action, self.caption_selected_action, self.stop_action, None,
+        for action in (self.caption_all_action, self.caption_selected_action, self.stop_action,
+                       self.stop_all_action, None,
                        self.compare_action, self.comparisons_action, None, self.models_action):
             run.addSeparator() if action is None else run.addAction(action)
         view = bar.addMenu(self.tr("&View"))
@@ -239,7 +242,7 @@ class WindowChromeMixin:
         self.rate_label = _fixed_label(190)
         self.counts_label = _fixed_label(190, Qt.AlignmentFlag.AlignRight)
         self.memory_label = _fixed_label(160, Qt.AlignmentFlag.AlignRight)
-        self.model_label = _fixed_label(210, Qt.AlignmentFlag.AlignRight)
+        self.model_label = _fixed_label(210, Qt.AlignmentFlag.AlignRight)  # name · device · runner
         self.model_label.setText(self.tr("No model loaded"))
         zoom = self.zoom_box = QWidget()
         zoom_row = QHBoxLayout(zoom)

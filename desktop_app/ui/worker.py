@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,13 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, S
 from ..engine import (CaptionEngine, CaptionRequest, Event, ImageCaptioned, ImageFailed,
                       LoadOptions, ModelLoadError, Progress, StageChanged, TokensStreamed,
                       resolve_model)
+from ..engine.events import JobEnded
+from ..engine.jobs import JobHandle
 from ..engine.remote import RemoteEngine, RemoteOptions
 
 log = logging.getLogger(__name__)
 TOKEN_BATCH_S = 0.02  # the worker hands streamed text over in batches at most this often
+JOB_END_TIMEOUT_S = 10.0  # how long an unload waits for a cancelled job to end
 
 FLUSH_INTERVAL_MS = 40  # streamed text reaches the screen at most this often
 StreamedText = tuple[Path, int, str, bool]  # (path, variant, text, reasoning)
@@ -41,37 +45,43 @@ class CaptionJob:
 class EngineWorker(QObject):
     """Owns the `CaptionEngine`; lives in the service's worker thread.
 
-    Its slots are invoked through queued signals, so they run one after another in the
-    worker thread: a job blocks the thread's event loop until it ends, which is why jobs are
-    cancelled through their `threading.Event`, never through a slot. Errors never escape a
-    slot; they become `model_load_failed` or `job_failed`.
+    Its slots are invoked through queued signals and run one after another in the worker
+    thread. Loading a model blocks the thread; a job does not: `run_job` submits it to the
+    engine and returns, so several jobs run at once (a live engine shares its slots between
+    them; a remote engine runs them one after another). The engine reports each job's events
+    on its own threads; they leave through this object's signals (Qt queues them to the
+    service), each carrying the job's id. Jobs are cancelled through their `threading.Event`.
+    Errors never escape a slot; they become `model_load_failed` or `job_failed`.
 
     Signals:
-        stage_changed(str, str): The engine entered a stage (loading, captioning, idle...)
-            and its detail.
+        stage_changed(int, str, str): The engine entered a stage (loading, captioning, idle...):
+            the job it belongs to (0: the model's own load or unload), the stage, its detail.
         model_loaded(str): A model is loaded; its description.
+        runner_chosen(str, str): Which runner captions with the loaded model ("continuous",
+            "generate"; "" for a remote engine) and, for the generate() fallback, why.
         model_load_failed(str): Loading failed; a message a person understands.
         model_unloaded(): The model was dropped.
-        job_started(int): A job began (its id).
-        tokens_streamed(object): A list of `TokensStreamed` events, emitted at most every
-            ~20 ms and always before any other event (a GPU batch makes thousands of
-            tokens a second: one queued signal each would swamp the GUI thread).
-        image_captioned(object): An `ImageCaptioned` result.
-        image_failed(object): An `ImageFailed` result.
-        progress(object): A `Progress` event.
+        job_started(int): A job was handed to the engine (its id).
+        tokens_streamed(object): A list of `(job_id, TokensStreamed)`, emitted at most every
+            ~20 ms and always before any other event (a GPU batch makes thousands of tokens
+            a second: one queued signal each would swamp the GUI thread).
+        image_captioned(int, object): A job's `ImageCaptioned` result.
+        image_failed(int, object): A job's `ImageFailed` result.
+        progress(int, object): A job's `Progress` event.
         job_finished(int, bool): A job ended; whether it was cancelled.
         job_failed(int, str): A job stopped on an error; the message.
     """
 
-    stage_changed = Signal(str, str)
+    stage_changed = Signal(int, str, str)
     model_loaded = Signal(str)
+    runner_chosen = Signal(str, str)
     model_load_failed = Signal(str)
     model_unloaded = Signal()
     job_started = Signal(int)
     tokens_streamed = Signal(object)
-    image_captioned = Signal(object)
-    image_failed = Signal(object)
-    progress = Signal(object)
+    image_captioned = Signal(int, object)
+    image_failed = Signal(int, object)
+    progress = Signal(int, object)
     job_finished = Signal(int, bool)
     job_failed = Signal(int, str)
 
@@ -82,17 +92,21 @@ class EngineWorker(QObject):
         self._engine: CaptionEngine | RemoteEngine | None = None
         self._load_error = ""
         self._closing = threading.Event()
-        self._pending_tokens: list[TokensStreamed] = []
+        self._lock = threading.Lock()  # the engine's threads and this one share what follows
+        self._handles: dict[int, JobHandle] = {}  # the jobs handed to the engine, until they end
+        self._ended: set[int] = set()  # jobs that ended before their handle was stored
+        self._pending_tokens: list[tuple[int, TokensStreamed]] = []
         self._last_tokens_emit = 0.0
 
     # -- slots (worker thread) -------------------------------------------------------------
     @Slot(str, object)
     def load_model(self, model: str, options: LoadOptions | RemoteOptions) -> None:
-        """Load `model` (no-op when that model is loaded with the same options)."""
+        """Load `model` (no-op when that model is loaded with the same options). Jobs still
+        running on another model are cancelled first (each ends with job_finished(id, True))."""
         if self._closing.is_set():  # the service is shutting down: a load would hold it up
             return
         if self._is_loaded(model, options):
-            self.model_loaded.emit(self._engine.loaded.describe())
+            self._announce(self._engine)
             return
         self._drop_engine()
         try:
@@ -100,19 +114,20 @@ class EngineWorker(QObject):
                 engine: Any = RemoteEngine.from_options(options)
             else:
                 engine = CaptionEngine(model, options, runner=self._runner, workers=self._workers)
-            engine.load(self._on_engine_event)
+            engine.load(partial(self._on_engine_event, 0))
         except Exception as exc:  # noqa: BLE001 - a failed load must not end the thread
             self._load_error = _load_message(exc)
-            self.stage_changed.emit("idle", "model not loaded")
+            self.stage_changed.emit(0, "idle", "model not loaded")
             self.model_load_failed.emit(self._load_error)
             return
         self._engine, self._load_error = engine, ""
-        self.model_loaded.emit(engine.loaded.describe())
+        self._announce(engine)
 
     @Slot(object)
     def run_job(self, job: CaptionJob) -> None:
-        """Caption `job.request`, reporting through signals; ends with job_finished or job_failed."""
-        if job.cancel.is_set():  # cancelled while it waited in the queue
+        """Hand `job` to the engine and return at once; the job's events follow as signals
+        and it ends with job_finished or job_failed."""
+        if job.cancel.is_set() or self._closing.is_set():  # cancelled while it waited in the queue
             self.job_finished.emit(job.job_id, True)
             return
         if self._engine is None:
@@ -121,59 +136,77 @@ class EngineWorker(QObject):
             return
         self.job_started.emit(job.job_id)
         try:
-            # The runners enter torch.inference_mode themselves, in this thread (it is
-            # thread-local, so it has to be entered here and not in the GUI thread).
-            results = self._engine.caption(job.request, job.cancel, self._on_engine_event, job.root)
-            for _ in results:  # results also arrive as events, in the engine's order
-                pass
-        except Exception as exc:  # noqa: BLE001 - a failed job must not end the thread
-            log.exception("caption job %d failed", job.job_id)
+            # The runners enter torch.inference_mode themselves, in the engine's thread.
+            handle = self._engine.submit(job.request, partial(self._on_engine_event, job.job_id),
+                                         job.root, job.cancel)
+        except Exception as exc:  # noqa: BLE001 - a refused job must not end the thread
+            log.exception("caption job %d could not start", job.job_id)
             self._emit_tokens()
-            self.stage_changed.emit("idle", "failed")
             self.job_failed.emit(job.job_id, _error_message(exc))
             return
-        self._emit_tokens()
-        self.job_finished.emit(job.job_id, job.cancel.is_set())
+        with self._lock:
+            if job.job_id in self._ended:  # it ended before submit() returned
+                self._ended.discard(job.job_id)
+            else:
+                self._handles[job.job_id] = handle
 
     @Slot()
     def unload(self) -> None:
-        """Drop the model and free its memory."""
+        """Cancel the jobs running, drop the model and free its memory."""
         self._drop_engine()
-        self.stage_changed.emit("idle", "model unloaded")
+        self.stage_changed.emit(0, "idle", "model unloaded")
         self.model_unloaded.emit()
 
     def close(self) -> None:
-        """From any thread: refuse further loads (queued jobs are cancelled by the service)."""
+        """From any thread: refuse further loads and jobs (the service cancels the running ones)."""
         self._closing.set()
 
     def release(self) -> None:
         """Drop the engine without signals; only once the worker thread has finished."""
         self._drop_engine()
 
-    # -- engine callback (worker thread) ----------------------------------------------------
-    def _on_engine_event(self, event: Event) -> None:
+    # -- engine callback (the engine's threads) ---------------------------------------------
+    def _on_engine_event(self, job_id: int, event: Event) -> None:
         if isinstance(event, TokensStreamed):
-            self._pending_tokens.append(event)
-            if time.monotonic() - self._last_tokens_emit >= TOKEN_BATCH_S:
+            with self._lock:
+                self._pending_tokens.append((job_id, event))
+                due = time.monotonic() - self._last_tokens_emit >= TOKEN_BATCH_S
+            if due:
                 self._emit_tokens()
             return
         self._emit_tokens()  # streamed text always reaches the service before its result
         if isinstance(event, ImageCaptioned):
-            self.image_captioned.emit(event)
+            self.image_captioned.emit(job_id, event)
         elif isinstance(event, ImageFailed):
-            self.image_failed.emit(event)
+            self.image_failed.emit(job_id, event)
         elif isinstance(event, Progress):
-            self.progress.emit(event)
+            self.progress.emit(job_id, event)
         elif isinstance(event, StageChanged):
-            self.stage_changed.emit(event.stage, event.detail)
+            self.stage_changed.emit(job_id, event.stage, event.detail)
+        elif isinstance(event, JobEnded):
+            with self._lock:
+                if self._handles.pop(job_id, None) is None:
+                    self._ended.add(job_id)
+            if event.error:
+                log.error("caption job %d failed: %s", job_id, event.error)
+                self.job_failed.emit(job_id, event.error)
+            else:
+                self.job_finished.emit(job_id, event.cancelled)
 
     def _emit_tokens(self) -> None:
-        if self._pending_tokens:
+        with self._lock:
             batch, self._pending_tokens = self._pending_tokens, []
-            self._last_tokens_emit = time.monotonic()
+            if batch:
+                self._last_tokens_emit = time.monotonic()
+        if batch:
             self.tokens_streamed.emit(batch)
 
     # -- helpers ----------------------------------------------------------------------------
+    def _announce(self, engine: Any) -> None:
+        loaded = engine.loaded
+        self.runner_chosen.emit(getattr(loaded, "runner", ""), getattr(loaded, "runner_reason", ""))
+        self.model_loaded.emit(loaded.describe())
+
     def _is_loaded(self, model: str, options: LoadOptions | RemoteOptions) -> bool:
         engine = self._engine
         if engine is None or engine.loaded is None or engine.options != options:
@@ -186,6 +219,14 @@ class EngineWorker(QObject):
             return False
 
     def _drop_engine(self) -> None:
+        """Cancel the running jobs and wait for their end (one decoding step), then unload."""
+        with self._lock:
+            handles = list(self._handles.values())
+        for handle in handles:
+            handle.cancel()
+        for handle in handles:
+            if not handle.wait(JOB_END_TIMEOUT_S):
+                log.error("caption job %d did not stop within %.0f s", handle.id, JOB_END_TIMEOUT_S)
         if self._engine is not None:
             self._engine.unload()
             self._engine = None
@@ -205,39 +246,44 @@ def _error_message(exc: BaseException) -> str:
 class CaptionService(QObject):
     """The GUI thread's handle on the engine worker and its thread.
 
-    Requests go to the worker through queued signals and run there in order; the worker's
-    signals come back to slots of this object (GUI thread) and are re-emitted, so anything
-    connected to the service runs in the GUI thread. Streamed tokens are merged and flushed
-    at most every `FLUSH_INTERVAL_MS`; the tokens of an image are always flushed before its
-    result, and all of them before a job's end.
+    Requests go to the worker through queued signals; the worker's signals come back to
+    slots of this object (GUI thread) and are re-emitted, so anything connected to the
+    service runs in the GUI thread. Several jobs run at once; every signal about a job
+    carries its id, so a listener keeps the jobs it started and ignores the others. Streamed
+    tokens are merged and flushed at most every `FLUSH_INTERVAL_MS`; the tokens of an image
+    are always flushed before its result, and all of them before a job's end.
 
     Signals:
-        stage_changed(str, str): The engine's stage and its detail.
+        stage_changed(int, str, str): The engine's stage and its detail, with the job it
+            belongs to (0: the model's own load or unload).
         model_loaded(str): A model is loaded (or was already); its description.
+        runner_chosen(str, str): The loaded model's runner and, for the fallback, why
+            (see `EngineWorker`); emitted just before model_loaded.
         model_load_failed(str): Loading failed; a message a person understands.
         model_unloaded(): The model was dropped.
-        job_started(int): A job began running (its id).
-        image_started(object): The first streamed text of an image arrived (its `Path`).
-        tokens_streamed(object): A list of `(path, variant, text, reasoning)` tuples: the
-            new text since the last flush, merged per path, variant and reasoning flag.
-        image_captioned(object): An `ImageCaptioned` result.
-        image_failed(object, str): An image's `Path` and the reason it failed.
-        progress(int, int, int, float, float): done, failed, total, images per second and
-            the estimated seconds left (-1 when unknown).
+        job_started(int): A job was handed to the engine (its id).
+        image_started(int, object): A job's first streamed text of an image (its `Path`).
+        tokens_streamed(int, object): A job's new text since the last flush: a list of
+            `(path, variant, text, reasoning)` tuples, merged per path, variant and flag.
+        image_captioned(int, object): A job's `ImageCaptioned` result.
+        image_failed(int, object, str): A job's failed image: its `Path` and the reason.
+        progress(int, int, int, int, float, float): A job's done, failed and total counts,
+            images per second and the estimated seconds left (-1 when unknown).
         job_finished(int, bool): A job ended; whether it was cancelled.
         job_failed(int, str): A job stopped on an error; the message.
     """
 
-    stage_changed = Signal(str, str)
+    stage_changed = Signal(int, str, str)
     model_loaded = Signal(str)
+    runner_chosen = Signal(str, str)
     model_load_failed = Signal(str)
     model_unloaded = Signal()
     job_started = Signal(int)
-    image_started = Signal(object)
-    tokens_streamed = Signal(object)
-    image_captioned = Signal(object)
-    image_failed = Signal(object, str)
-    progress = Signal(int, int, int, float, float)
+    image_started = Signal(int, object)
+    tokens_streamed = Signal(int, object)
+    image_captioned = Signal(int, object)
+    image_failed = Signal(int, object, str)
+    progress = Signal(int, int, int, int, float, float)
     job_finished = Signal(int, bool)
     job_failed = Signal(int, str)
 
@@ -249,8 +295,9 @@ class CaptionService(QObject):
         super().__init__(parent)
         self._ids = itertools.count(1)
         self._jobs: dict[int, CaptionJob] = {}
-        self._buffer: dict[tuple[Path, int, bool], list[str]] = {}
-        self._started_paths: set[Path] = set()
+        self._model: tuple[str, Any] | None = None  # the last model asked for, with its options
+        self._buffer: dict[tuple[int, Path, int, bool], list[str]] = {}
+        self._started_paths: dict[int, set[Path]] = {}
         self._closed = False
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
@@ -273,6 +320,7 @@ class CaptionService(QObject):
         self._unload_requested.connect(w.unload)
         w.stage_changed.connect(self._on_worker_stage_changed)
         w.model_loaded.connect(self._on_worker_model_loaded)
+        w.runner_chosen.connect(self._on_worker_runner_chosen)
         w.model_load_failed.connect(self._on_worker_model_load_failed)
         w.model_unloaded.connect(self._on_worker_model_unloaded)
         w.job_started.connect(self._on_worker_job_started)
@@ -303,13 +351,27 @@ class CaptionService(QObject):
         """A job for `request` with a fresh id."""
         return CaptionJob(next(self._ids), request, root)
 
-    def load_model(self, model: str, options: LoadOptions | None = None) -> None:
-        """Load `model` in the worker; answers with model_loaded or model_load_failed."""
+    def can_load(self, model: str, options: LoadOptions | RemoteOptions | None = None) -> bool:
+        """Whether `load_model(model, options)` would be taken: always, except while jobs run
+        on another model or other options (loading would end them)."""
+        return not self._jobs or self._model in (None, (model, options or LoadOptions()))
+
+    def load_model(self, model: str, options: LoadOptions | RemoteOptions | None = None) -> bool:
+        """Load `model` in the worker; answers with model_loaded or model_load_failed.
+
+        Refused (False, nothing sent) while jobs run on another model: see `can_load`.
+        """
         self._check_open()
-        self._load_requested.emit(model, options or LoadOptions())
+        options = options or LoadOptions()
+        if not self.can_load(model, options):
+            return False
+        self._model = (model, options)
+        self._load_requested.emit(model, options)
+        return True
 
     def start(self, job: CaptionJob) -> int:
-        """Queue `job` (it runs after what is already queued); returns its id."""
+        """Hand `job` to the engine (after the loads asked for before it); returns its id.
+        It runs beside the jobs already running."""
         self._check_open()
         if job.job_id in self._jobs:
             raise ValueError(f"job {job.job_id} is already queued or running")
@@ -317,14 +379,17 @@ class CaptionService(QObject):
         self._job_requested.emit(job)
         return job.job_id
 
-    def cancel(self) -> None:
-        """Cancel the running job and every queued one (each ends with job_finished(id, True))."""
+    def cancel(self, job_id: int | None = None) -> None:
+        """Cancel one job (by id), or every job (None); each ends with job_finished(id, True)
+        within a decoding step. The other jobs keep running."""
         for job in self._jobs.values():
-            job.cancel.set()  # directly: a queued slot would only run after the job
+            if job_id is None or job.job_id == job_id:
+                job.cancel.set()  # directly: the engine reads it at its next step
 
     def unload(self) -> None:
-        """Drop the model once the queued work is done; answers with model_unloaded."""
+        """Drop the model; jobs still running are cancelled first. Answers with model_unloaded."""
         self._check_open()
+        self._model = None
         self._unload_requested.emit()
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
@@ -341,8 +406,8 @@ class CaptionService(QObject):
         self._thread.quit()
         stopped = self._thread.wait(timeout_ms)
         if stopped:
-            self._worker.release()
-            self._jobs.clear()  # queued jobs never ran, so no job_finished comes for them
+            self._worker.release()  # waits for the cancelled jobs to end, then unloads
+            self._jobs.clear()  # their job_finished signals are still queued for this object
         else:
             log.error("the caption worker thread did not stop within %d ms", timeout_ms)
         self._flush_tokens()
@@ -353,13 +418,17 @@ class CaptionService(QObject):
             raise RuntimeError("the caption service is shut down")
 
     # -- worker signals (GUI thread) --------------------------------------------------------
-    @Slot(str, str)
-    def _on_worker_stage_changed(self, stage: str, detail: str) -> None:
-        self.stage_changed.emit(stage, detail)
+    @Slot(int, str, str)
+    def _on_worker_stage_changed(self, job_id: int, stage: str, detail: str) -> None:
+        self.stage_changed.emit(job_id, stage, detail)
 
     @Slot(str)
     def _on_worker_model_loaded(self, description: str) -> None:
         self.model_loaded.emit(description)
+
+    @Slot(str, str)
+    def _on_worker_runner_chosen(self, runner: str, reason: str) -> None:
+        self.runner_chosen.emit(runner, reason)
 
     @Slot(str)
     def _on_worker_model_load_failed(self, message: str) -> None:
@@ -371,45 +440,49 @@ class CaptionService(QObject):
 
     @Slot(int)
     def _on_worker_job_started(self, job_id: int) -> None:
-        self._started_paths.clear()
+        self._started_paths[job_id] = set()
         self.job_started.emit(job_id)
 
     @Slot(object)
-    def _on_worker_tokens_streamed(self, events: list[TokensStreamed]) -> None:
-        for event in events:
-            if event.path not in self._started_paths:
-                self._started_paths.add(event.path)
-                self.image_started.emit(event.path)
-            self._buffer.setdefault((event.path, event.variant, event.reasoning), []).append(event.text)
+    def _on_worker_tokens_streamed(self, events: list[tuple[int, TokensStreamed]]) -> None:
+        for job_id, event in events:
+            started = self._started_paths.setdefault(job_id, set())
+            if event.path not in started:
+                started.add(event.path)
+                self.image_started.emit(job_id, event.path)
+            self._buffer.setdefault((job_id, event.path, event.variant, event.reasoning), []).append(event.text)
         if not self._flush_timer.isActive():
             self._flush_timer.start()
 
-    @Slot(object)
-    def _on_worker_image_captioned(self, result: ImageCaptioned) -> None:
+    @Slot(int, object)
+    def _on_worker_image_captioned(self, job_id: int, result: ImageCaptioned) -> None:
         self._flush_tokens()
-        self.image_captioned.emit(result)
+        self.image_captioned.emit(job_id, result)
 
-    @Slot(object)
-    def _on_worker_image_failed(self, result: ImageFailed) -> None:
+    @Slot(int, object)
+    def _on_worker_image_failed(self, job_id: int, result: ImageFailed) -> None:
         self._flush_tokens()
-        self.image_failed.emit(result.path, result.reason)
+        self.image_failed.emit(job_id, result.path, result.reason)
 
-    @Slot(object)
-    def _on_worker_progress(self, p: Progress) -> None:
+    @Slot(int, object)
+    def _on_worker_progress(self, job_id: int, p: Progress) -> None:
         eta = -1.0 if p.eta_s is None else float(p.eta_s)
-        self.progress.emit(p.done, p.failed, p.total, float(p.images_per_s), eta)
+        self.progress.emit(job_id, p.done, p.failed, p.total, float(p.images_per_s), eta)
 
     @Slot(int, bool)
     def _on_worker_job_finished(self, job_id: int, cancelled: bool) -> None:
-        self._flush_tokens()
-        self._jobs.pop(job_id, None)
+        self._end_job(job_id)
         self.job_finished.emit(job_id, cancelled)
 
     @Slot(int, str)
     def _on_worker_job_failed(self, job_id: int, message: str) -> None:
+        self._end_job(job_id)
+        self.job_failed.emit(job_id, message)
+
+    def _end_job(self, job_id: int) -> None:
         self._flush_tokens()
         self._jobs.pop(job_id, None)
-        self.job_failed.emit(job_id, message)
+        self._started_paths.pop(job_id, None)
 
     @Slot()
     def _on_flush_timer_timeout(self) -> None:
@@ -420,11 +493,13 @@ class CaptionService(QObject):
         self.shutdown()
 
     def _flush_tokens(self) -> None:
-        """Emit the buffered text as one batch (all of it: results must not overtake it)."""
+        """Emit the buffered text, one batch per job (all of it: results must not overtake it)."""
         self._flush_timer.stop()
         if not self._buffer:
             return
-        batch: list[StreamedText] = [(path, variant, "".join(parts), reasoning)
-                                     for (path, variant, reasoning), parts in self._buffer.items()]
+        batches: dict[int, list[StreamedText]] = {}
+        for (job_id, path, variant, reasoning), parts in self._buffer.items():
+            batches.setdefault(job_id, []).append((path, variant, "".join(parts), reasoning))
         self._buffer.clear()
-        self.tokens_streamed.emit(batch)
+        for job_id, batch in batches.items():
+            self.tokens_streamed.emit(job_id, batch)

@@ -221,6 +221,10 @@
         <translation>Не удаётся спросить: %1</translation>
     </message>
     <message>
+        <source>Cannot ask while a caption run uses another model or device: stop it or wait for it to end.</source>
+        <translation>Нельзя спросить, пока идёт запуск подписей с другой моделью или устройством: остановите его или дождитесь окончания.</translation>
+    </message>
+    <message>
         <source>Waiting for the model…</source>
         <translation>Ожидание модели…</translation>
     </message>
@@ -789,6 +793,10 @@ and saves it beside the original as a .txt file you can edit.</source>
         <source>done</source>
         <translation>готово</translation>
     </message>
+    <message>
+        <source>stopped</source>
+        <translation>остановлено</translation>
+    </message>
     <message numerus="yes">
         <source>%n word(s)</source>
         <translation>
@@ -815,6 +823,14 @@ and saves it beside the original as a .txt file you can edit.</source>
     <message>
         <source>Nothing is being captioned</source>
         <translation>Сейчас ничего не подписывается</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n caption(s) in flight  ·  %1 finished in these runs</source>
+        <translation>
+            <numerusform>В работе %n подпись  ·  готово в этих запусках: %1</numerusform>
+            <numerusform>В работе %n подписи  ·  готово в этих запусках: %1</numerusform>
+            <numerusform>В работе %n подписей  ·  готово в этих запусках: %1</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
         <source>%n caption(s) in flight  ·  %1 finished this run</source>
@@ -1275,6 +1291,13 @@ and saves it beside the original as a .txt file you can edit.</source>
     </message>
 </context>
 <context>
+    <name>RunChip</name>
+    <message>
+        <source>Stop this run (the others go on)</source>
+        <translation>Остановить этот запуск (остальные продолжатся)</translation>
+    </message>
+</context>
+<context>
     <name>RunControllerMixin</name>
     <message>
         <source>Loading model</source>
@@ -1313,6 +1336,22 @@ and saves it beside the original as a .txt file you can edit.</source>
         <translation>Сначала выберите файлы (Ctrl+A — выбрать все)</translation>
     </message>
     <message>
+        <source>Cannot caption with %1 while a run with another model or device is going: stop it (Esc) or wait for it to end.</source>
+        <translation>Нельзя подписывать с %1, пока идёт запуск с другой моделью или устройством: остановите его (Esc) или дождитесь окончания.</translation>
+    </message>
+    <message>
+        <source>%1 file(s) already queued in another run were left out of this one</source>
+        <translation>Уже в очереди другого запуска, в этот не вошло файлов: %1</translation>
+    </message>
+    <message>
+        <source>Nothing to caption: the %1 file(s) are already queued in a run that is going.</source>
+        <translation>Подписывать нечего: все файлы (%1) уже в очереди идущего запуска.</translation>
+    </message>
+    <message>
+        <source>Checking the decode loop</source>
+        <translation>Проверка цикла декодирования</translation>
+    </message>
+    <message>
         <source>Nothing to caption: every selected file is already captioned or edited.</source>
         <translation>Подписывать нечего: все выбранные файлы уже подписаны или изменены.</translation>
     </message>
@@ -1329,12 +1368,44 @@ and saves it beside the original as a .txt file you can edit.</source>
         <translation>Не удаётся запустить: %1</translation>
     </message>
     <message>
+        <source>Selected</source>
+        <translation>Выбранные</translation>
+    </message>
+    <message>
+        <source>All</source>
+        <translation>Все</translation>
+    </message>
+    <message>
+        <source>stopping…</source>
+        <translation>остановка…</translation>
+    </message>
+    <message>
+        <source>Run %1 · %2 · %3</source>
+        <translation>Запуск %1 · %2 · %3</translation>
+    </message>
+    <message>
+        <source>%1 file(s) of %2 · Stop stops this run only</source>
+        <translation>Файлов: %1 из «%2» · «Стоп» останавливает только этот запуск</translation>
+    </message>
+    <message>
         <source>Stopping…</source>
         <translation>Остановка…</translation>
     </message>
     <message>
+        <source>%1: %2 runs, %3 files</source>
+        <translation>%1 · запусков: %2, файлов: %3</translation>
+    </message>
+    <message>
         <source>%1: %2</source>
         <translation>%1: %2</translation>
+    </message>
+    <message>
+        <source>Captions with transformers&apos; generate(), batch by batch (slower): %1</source>
+        <translation>Подписи через generate() из transformers, пакет за пакетом (медленнее): %1</translation>
+    </message>
+    <message>
+        <source>chosen in the settings</source>
+        <translation>выбрано в настройках</translation>
     </message>
     <message>
         <source>No model loaded</source>
@@ -1363,6 +1434,18 @@ and saves it beside the original as a .txt file you can edit.</source>
     <message>
         <source>%1 · %2 left</source>
         <translation>%1 · осталось %2</translation>
+    </message>
+    <message>
+        <source>Captioning with generate() instead of the decode loop (slower): %1</source>
+        <translation>Подписи через generate() вместо цикла декодирования (медленнее): %1</translation>
+    </message>
+    <message>
+        <source>continuous</source>
+        <translation>непрерывный</translation>
+    </message>
+    <message>
+        <source>Continuous batching: captions decode together in one loop; a free slot takes the next file at once</source>
+        <translation>Непрерывный батчинг: подписи декодируются вместе в одном цикле; освободившийся слот сразу берёт следующий файл</translation>
     </message>
     <message>
         <source>Stopped</source>
@@ -1886,10 +1969,6 @@ and saves it beside the original as a .txt file you can edit.</source>
         <translation>Стоп</translation>
     </message>
     <message>
-        <source>Stop captioning; finished captions are kept (Esc)</source>
-        <translation>Остановить создание подписей; готовые подписи сохраняются (Esc)</translation>
-    </message>
-    <message>
         <source>Stop or Back to Grid</source>
         <translation>Остановить или вернуться к сетке</translation>
     </message>
@@ -1944,6 +2023,18 @@ and saves it beside the original as a .txt file you can edit.</source>
     <message>
         <source>Caption the selected files</source>
         <translation>Подписать выбранные файлы</translation>
+    </message>
+    <message>
+        <source>Stop the newest run; finished captions are kept, other runs go on (Esc)</source>
+        <translation>Остановить последний запуск; готовые подписи сохраняются, остальные запуски продолжаются (Esc)</translation>
+    </message>
+    <message>
+        <source>Stop All Runs</source>
+        <translation>Остановить все запуски</translation>
+    </message>
+    <message>
+        <source>Stop every caption run; finished captions are kept</source>
+        <translation>Остановить все запуски подписей; готовые подписи сохраняются</translation>
     </message>
     <message>
         <source>Previous File</source>

@@ -215,6 +215,10 @@
         <translation>无法提问：%1</translation>
     </message>
     <message>
+        <source>Cannot ask while a caption run uses another model or device: stop it or wait for it to end.</source>
+        <translation>无法提问：正在运行的描述任务使用了其他模型或设备，请先停止它或等待其结束。</translation>
+    </message>
+    <message>
         <source>Waiting for the model…</source>
         <translation>正在等待模型…</translation>
     </message>
@@ -769,6 +773,10 @@ and saves it beside the original as a .txt file you can edit.</source>
         <source>done</source>
         <translation>完成</translation>
     </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
     <message numerus="yes">
         <source>%n word(s)</source>
         <translation>
@@ -793,6 +801,12 @@ and saves it beside the original as a .txt file you can edit.</source>
     <message>
         <source>Nothing is being captioned</source>
         <translation>当前没有正在生成的描述</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n caption(s) in flight  ·  %1 finished in these runs</source>
+        <translation>
+            <numerusform>正在生成 %n 条描述  ·  这些运行已完成 %1 条</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
         <source>%n caption(s) in flight  ·  %1 finished this run</source>
@@ -1249,6 +1263,13 @@ and saves it beside the original as a .txt file you can edit.</source>
     </message>
 </context>
 <context>
+    <name>RunChip</name>
+    <message>
+        <source>Stop this run (the others go on)</source>
+        <translation>停止此次运行（其他运行继续）</translation>
+    </message>
+</context>
+<context>
     <name>RunControllerMixin</name>
     <message>
         <source>Loading model</source>
@@ -1287,6 +1308,22 @@ and saves it beside the original as a .txt file you can edit.</source>
         <translation>请先选择文件（Ctrl+A 全选）</translation>
     </message>
     <message>
+        <source>Cannot caption with %1 while a run with another model or device is going: stop it (Esc) or wait for it to end.</source>
+        <translation>使用其他模型或设备的运行正在进行，无法用 %1 生成描述：请先停止它（Esc）或等待其结束。</translation>
+    </message>
+    <message>
+        <source>%1 file(s) already queued in another run were left out of this one</source>
+        <translation>%1 个文件已在另一次运行的队列中，本次运行不再包含</translation>
+    </message>
+    <message>
+        <source>Nothing to caption: the %1 file(s) are already queued in a run that is going.</source>
+        <translation>没有需要生成描述的文件：这 %1 个文件已在正在进行的运行队列中。</translation>
+    </message>
+    <message>
+        <source>Checking the decode loop</source>
+        <translation>正在检查解码循环</translation>
+    </message>
+    <message>
         <source>Nothing to caption: every selected file is already captioned or edited.</source>
         <translation>没有需要生成描述的文件：所选文件都已有描述或已编辑。</translation>
     </message>
@@ -1303,12 +1340,44 @@ and saves it beside the original as a .txt file you can edit.</source>
         <translation>无法开始：%1</translation>
     </message>
     <message>
+        <source>Selected</source>
+        <translation>所选</translation>
+    </message>
+    <message>
+        <source>All</source>
+        <translation>全部</translation>
+    </message>
+    <message>
+        <source>stopping…</source>
+        <translation>正在停止…</translation>
+    </message>
+    <message>
+        <source>Run %1 · %2 · %3</source>
+        <translation>运行 %1 · %2 · %3</translation>
+    </message>
+    <message>
+        <source>%1 file(s) of %2 · Stop stops this run only</source>
+        <translation>%2 中的 %1 个文件 · “停止”只停止此次运行</translation>
+    </message>
+    <message>
         <source>Stopping…</source>
         <translation>正在停止…</translation>
     </message>
     <message>
+        <source>%1: %2 runs, %3 files</source>
+        <translation>%1：%2 次运行，%3 个文件</translation>
+    </message>
+    <message>
         <source>%1: %2</source>
         <translation>%1：%2</translation>
+    </message>
+    <message>
+        <source>Captions with transformers&apos; generate(), batch by batch (slower): %1</source>
+        <translation>使用 transformers 的 generate() 逐批生成描述（较慢）：%1</translation>
+    </message>
+    <message>
+        <source>chosen in the settings</source>
+        <translation>在设置中选择</translation>
     </message>
     <message>
         <source>No model loaded</source>
@@ -1337,6 +1406,18 @@ and saves it beside the original as a .txt file you can edit.</source>
     <message>
         <source>%1 · %2 left</source>
         <translation>%1 · 剩余 %2</translation>
+    </message>
+    <message>
+        <source>Captioning with generate() instead of the decode loop (slower): %1</source>
+        <translation>使用 generate() 而非解码循环生成描述（较慢）：%1</translation>
+    </message>
+    <message>
+        <source>continuous</source>
+        <translation>连续批处理</translation>
+    </message>
+    <message>
+        <source>Continuous batching: captions decode together in one loop; a free slot takes the next file at once</source>
+        <translation>连续批处理：描述在同一个循环中一起解码；空闲的槽位会立即处理下一个文件</translation>
     </message>
     <message>
         <source>Stopped</source>
@@ -1858,10 +1939,6 @@ and saves it beside the original as a .txt file you can edit.</source>
         <translation>停止</translation>
     </message>
     <message>
-        <source>Stop captioning; finished captions are kept (Esc)</source>
-        <translation>停止生成描述；已完成的描述会保留（Esc）</translation>
-    </message>
-    <message>
         <source>Stop or Back to Grid</source>
         <translation>停止或返回网格</translation>
     </message>
@@ -1916,6 +1993,18 @@ and saves it beside the original as a .txt file you can edit.</source>
     <message>
         <source>Caption the selected files</source>
         <translation>为所选文件生成描述</translation>
+    </message>
+    <message>
+        <source>Stop the newest run; finished captions are kept, other runs go on (Esc)</source>
+        <translation>停止最新的运行；已完成的描述会保留，其他运行继续（Esc）</translation>
+    </message>
+    <message>
+        <source>Stop All Runs</source>
+        <translation>停止所有运行</translation>
+    </message>
+    <message>
+        <source>Stop every caption run; finished captions are kept</source>
+        <translation>停止所有描述运行；已完成的描述会保留</translation>
     </message>
     <message>
         <source>Previous File</source>

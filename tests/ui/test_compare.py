@@ -26,8 +26,8 @@ class Streamed(QObject):
         self.dialog, self.seen = dialog, []
         dialog.service.tokens_streamed.connect(self._on_service_tokens_streamed)
 
-    @Slot(object)
-    def _on_service_tokens_streamed(self, batch: Any) -> None:
+    @Slot(int, object)
+    def _on_service_tokens_streamed(self, job_id: int, batch: Any) -> None:
         self.seen.append(self.dialog.answer())
 
 

@@ -219,8 +219,8 @@ def test_window_sends_the_chosen_video_options(qtbot: Any, window: MainWindow, t
     set_video(window.settings_panel, 1.5, 6, 0.5, 3.5)
     with qtbot.waitSignal(window.run_finished, timeout=90_000):
         window.caption_all()
-        qtbot.waitUntil(lambda: window._job is not None, timeout=15_000)
-        assert window._job.request.video == VideoOptions(fps=1.5, max_frames=6, start=0.5, end=3.5)
+        qtbot.waitUntil(lambda: bool(window.runs), timeout=15_000)
+        assert window.runs[0].job.request.video == VideoOptions(fps=1.5, max_frames=6, start=0.5, end=3.5)
     assert [(p.name, k["fps"], k["max_frames"], k["start"], k["end"]) for p, k in sampled] == \
         [(clip.name, 1.5, 6, 0.5, 3.5)]
     qtbot.waitUntil(lambda: not window.writer.busy, timeout=15_000)
@@ -234,4 +234,4 @@ def test_window_refuses_a_trim_that_ends_before_it_starts(qtbot: Any, window: Ma
     window.caption_all()
     assert window.banner.isVisible()
     assert window.banner_label.text() == "Cannot caption: The video end (2 s) must be after its start (8 s)."
-    assert window._job is None and not window._starting and window.caption_all_action.isEnabled()
+    assert not window.runs and not window._starting and window.caption_all_action.isEnabled()

@@ -10,6 +10,7 @@ import random
 import threading
 import time
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -40,10 +41,13 @@ class Recorder(QObject):
         self.captioned: dict[Path, ImageCaptioned] = {}
         self.failed: dict[Path, str] = {}
         self.finished: list[tuple[int, bool]] = []
+        self.jobs_of: dict[Path, list[int]] = defaultdict(list)  # the jobs that captioned each file
+        self.runners: list[tuple[str, str]] = []
         self.job_failures: list[tuple[int, str]] = []
         self.late_tokens: list[Path] = []
         service.stage_changed.connect(self._on_service_stage_changed)
         service.model_loaded.connect(self._on_service_model_loaded)
+        service.runner_chosen.connect(self._on_service_runner_chosen)
         service.model_load_failed.connect(self._on_service_model_load_failed)
         service.model_unloaded.connect(self._on_service_model_unloaded)
         service.image_started.connect(self._on_service_image_started)
@@ -61,9 +65,13 @@ class Recorder(QObject):
         self.threads.add(QThread.currentThread())
         self.log.append((kind, value))
 
-    @Slot(str, str)
-    def _on_service_stage_changed(self, stage: str, detail: str) -> None:
+    @Slot(int, str, str)
+    def _on_service_stage_changed(self, job_id: int, stage: str, detail: str) -> None:
         self._record("stage", stage)
+
+    @Slot(str, str)
+    def _on_service_runner_chosen(self, runner: str, reason: str) -> None:
+        self.runners.append((runner, reason))
 
     @Slot(str)
     def _on_service_model_loaded(self, description: str) -> None:
@@ -77,30 +85,32 @@ class Recorder(QObject):
     def _on_service_model_unloaded(self) -> None:
         self._record("model_unloaded")
 
-    @Slot(object)
-    def _on_service_image_started(self, path: Path) -> None:
+    @Slot(int, object)
+    def _on_service_image_started(self, job_id: int, path: Path) -> None:
         self._record("image_started", path)
 
-    @Slot(object)
-    def _on_service_tokens_streamed(self, batch: list[tuple[Path, int, str, bool]]) -> None:
+    @Slot(int, object)
+    def _on_service_tokens_streamed(self, job_id: int, batch: list[tuple[Path, int, str, bool]]) -> None:
         self._record("tokens", len(batch))
         for path, variant, text, reasoning in batch:
             if path in self.captioned:
                 self.late_tokens.append(path)
             self.streamed[(path, variant, reasoning)] += text
 
-    @Slot(object)
-    def _on_service_image_captioned(self, result: ImageCaptioned) -> None:
+    @Slot(int, object)
+    def _on_service_image_captioned(self, job_id: int, result: ImageCaptioned) -> None:
         self._record("captioned", result.path)
         self.captioned[result.path] = result
+        self.jobs_of[result.path].append(job_id)
 
-    @Slot(object, str)
-    def _on_service_image_failed(self, path: Path, reason: str) -> None:
+    @Slot(int, object, str)
+    def _on_service_image_failed(self, job_id: int, path: Path, reason: str) -> None:
         self._record("failed", path)
         self.failed[path] = reason
 
-    @Slot(int, int, int, float, float)
-    def _on_service_progress(self, done: int, failed: int, total: int, rate: float, eta: float) -> None:
+    @Slot(int, int, int, int, float, float)
+    def _on_service_progress(self, job_id: int, done: int, failed: int, total: int, rate: float,
+                             eta: float) -> None:
         self._record("progress", (done, failed, total))
 
     @Slot(int, bool)
@@ -282,16 +292,100 @@ def test_tokens_are_merged_and_flushed_before_results(qtbot: Any, service: Capti
     # Emitted from the GUI thread, the worker's signals reach the service directly.
     a, b = Path("/x/a.png"), Path("/x/b.png")
     for i in range(300):
-        service.worker.tokens_streamed.emit([TokensStreamed(a if i % 2 else b, str(i % 10))])
+        service.worker.tokens_streamed.emit([(1, TokensStreamed(a if i % 2 else b, str(i % 10)))])
     qtbot.waitUntil(lambda: recorder.count("tokens") == 1, timeout=1000)
     assert recorder.count("image_started") == 2
     assert recorder.streamed[(a, 0, False)] == "13579" * 30
     assert recorder.streamed[(b, 0, False)] == "02468" * 30
 
-    service.worker.tokens_streamed.emit([TokensStreamed(a, "tail")])
-    service.worker.image_captioned.emit(ImageCaptioned(a, "x", ("x",), False))
+    service.worker.tokens_streamed.emit([(1, TokensStreamed(a, "tail"))])
+    service.worker.image_captioned.emit(1, ImageCaptioned(a, "x", ("x",), False))
     kinds = [kind for kind, _ in recorder.log[-2:]]
     assert kinds == ["tokens", "captioned"]  # the text came first, without waiting for the timer
     assert recorder.streamed[(a, 0, False)].endswith("tail")
     qtbot.wait(3 * FLUSH_INTERVAL_MS)
     assert recorder.count("tokens") == 2  # nothing left to flush
+
+
+# -- several jobs at once (issue 17) ----------------------------------------------------------
+@pytest.fixture
+def live_service(qapp: QApplication) -> Iterator[CaptionService]:
+    """A service on the continuous runner: there, a job's rows join the slots another job
+    leaves free (a generate() call runs to its end before new rows join)."""
+    before = live_threads()
+    svc = CaptionService(runner="auto", workers=2)
+    yield svc
+    assert svc.shutdown(10000)
+    assert live_threads() <= before
+
+
+def test_jobs_run_together_and_each_event_names_its_job(qtbot: Any, live_service: CaptionService,
+                                                        tiny_model_dir: Path, tmp_path: Path) -> None:
+    service = live_service
+    recorder = Recorder(service)
+    load_tiny(qtbot, service, tiny_model_dir)
+    assert recorder.runners == [("continuous", "")]
+    paths = make_images(tmp_path, 6)
+    # The first job holds two slots for a long time; the second fits beside it.
+    long = CaptionRequest.for_paths(paths[:2], batch_size=4).with_params(max_new_tokens=4000, ignore_eos=True)
+    short = CaptionRequest.for_paths(paths[2:], batch_size=4).with_params(max_new_tokens=8)
+    with qtbot.waitSignal(service.image_started, timeout=30000):
+        first = service.start(service.new_job(long))
+    with qtbot.waitSignal(service.job_finished, timeout=30000) as blocker:
+        second = service.start(service.new_job(short))  # the worker is free: it starts at once
+    assert blocker.args == [second, False]
+    assert service.is_busy and recorder.finished == [(second, False)]  # the first is still going
+    assert set(recorder.captioned) == set(paths[2:])
+    assert all(recorder.jobs_of[p] == [second] for p in paths[2:])
+    for path in paths[2:]:
+        assert recorder.streamed[(path, 0, False)] == recorder.captioned[path].caption
+    with qtbot.waitSignal(service.job_finished, timeout=5000) as blocker:
+        service.cancel(first)
+    assert blocker.args == [first, True]
+    assert recorder.threads == {gui_thread()}
+
+
+def test_cancelling_one_job_leaves_the_other_running(qtbot: Any, live_service: CaptionService,
+                                                     tiny_model_dir: Path, tmp_path: Path) -> None:
+    service = live_service
+    recorder = Recorder(service)
+    load_tiny(qtbot, service, tiny_model_dir)
+    paths = make_images(tmp_path, 4)
+    streamed: Counter = Counter()
+
+    def count(job_id: int, batch: list) -> None:  # the service's signals run in the GUI thread
+        streamed[job_id] += len(batch)
+
+    service.tokens_streamed.connect(count)
+    request = CaptionRequest.for_paths(paths[:2], batch_size=4).with_params(max_new_tokens=4000, ignore_eos=True)
+    a = service.start(service.new_job(request))
+    b = service.start(service.new_job(replace(request, items=CaptionRequest.for_paths(paths[2:]).items)))
+    qtbot.waitUntil(lambda: streamed[a] > 0 and streamed[b] > 0, timeout=30000)
+    started = time.perf_counter()
+    with qtbot.waitSignal(service.job_finished, timeout=5000) as blocker:
+        service.cancel(a)
+    assert blocker.args == [a, True] and time.perf_counter() - started < 5
+    after = streamed[b]
+    qtbot.waitUntil(lambda: streamed[b] > after + 10, timeout=10000)  # b kept decoding
+    assert recorder.finished == [(a, True)] and service.is_busy
+    with qtbot.waitSignal(service.job_finished, timeout=5000) as blocker:
+        service.cancel(b)
+    assert blocker.args == [b, True] and not service.is_busy
+
+
+def test_unloading_cancels_the_running_jobs_first(qtbot: Any, service: CaptionService,
+                                                  recorder: Recorder, tiny_model_dir: Path,
+                                                  tmp_path: Path) -> None:
+    load_tiny(qtbot, service, tiny_model_dir)
+    request = CaptionRequest.for_paths(make_images(tmp_path, 4)).with_params(max_new_tokens=4000,
+                                                                             ignore_eos=True)
+    with qtbot.waitSignal(service.image_started, timeout=30000):
+        job_id = service.start(service.new_job(request))
+    assert not service.can_load(str(tmp_path / "another-model"), CPU)  # would end the job
+    assert not service.load_model(str(tmp_path / "another-model"), CPU)
+    assert service.can_load(str(tiny_model_dir), CPU)
+    with qtbot.waitSignal(service.model_unloaded, timeout=10000):
+        service.unload()
+    assert recorder.finished == [(job_id, True)] and not recorder.job_failures
+    assert recorder.count("model_load_failed") == 0
+    assert not service.is_busy
