@@ -194,12 +194,11 @@ class EngineWorker(QObject):
                 self.job_finished.emit(job_id, event.cancelled)
 
     def _emit_tokens(self) -> None:
-        with self._lock:
+        with self._lock:  # emitted under the lock: two threads' batches keep their order
             batch, self._pending_tokens = self._pending_tokens, []
             if batch:
                 self._last_tokens_emit = time.monotonic()
-        if batch:
-            self.tokens_streamed.emit(batch)
+                self.tokens_streamed.emit(batch)
 
     # -- helpers ----------------------------------------------------------------------------
     def _announce(self, engine: Any) -> None:
