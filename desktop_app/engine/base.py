@@ -29,12 +29,13 @@ class SingleJobEngine:
         self._start_lock = threading.Lock()
 
     def submit(self, request: CaptionRequest, on_event: EventCallback = ignore_event,
-               root: Path | None = None, cancel: threading.Event | None = None) -> JobHandle:
+               root: Path | None = None, cancel: threading.Event | None = None,
+               keep_results: bool = True) -> JobHandle:
         """Queue `request`; jobs run one after another on this engine's job thread (each
         remote job already keeps every endpoint busy). Returns the job's handle at once."""
         request.params.validate()
         request.video.validate()
-        handle = JobHandle(next(self._job_ids), request, on_event, cancel, lambda: None)
+        handle = JobHandle(next(self._job_ids), request, on_event, cancel, lambda: None, keep_results)
         with self._start_lock:
             if self._jobs_thread is None or not self._jobs_thread.is_alive():
                 self._jobs_thread = threading.Thread(target=self._run_jobs, daemon=True,

@@ -104,13 +104,14 @@ class CaptionEngine:
 
     # -- captioning ----------------------------------------------------------------------
     def submit(self, request: CaptionRequest, on_event: EventCallback = ignore_event,
-               root: Path | None = None, cancel: threading.Event | None = None) -> JobHandle:
+               root: Path | None = None, cancel: threading.Event | None = None,
+               keep_results: bool = True) -> JobHandle:
         """Queue `request` on the live engine (loading the model first if needed); returns at
         once. Events of this job only go to `on_event`, on the engine's threads."""
         request.params.validate()
         request.video.validate()
         loaded = self.load(on_event)
-        return self._live_for(loaded, request).submit(request, on_event, root, cancel)
+        return self._live_for(loaded, request).submit(request, on_event, root, cancel, keep_results)
 
     def caption(self, request: CaptionRequest, cancel: threading.Event | None = None,
                 on_event: EventCallback = ignore_event,

@@ -21,11 +21,15 @@ class JobHandle:
         id: The job's number (unique per engine).
         request: What was submitted.
         error: Why the job broke as a whole (the engine was closed, the runner crashed), or "".
+
+    `keep_results=False`: the results come through `on_event` only and `results()` yields
+    none, so a listener-only caller (the window) holds no result of a 100k-file run.
     """
 
     def __init__(self, job_id: int, request: CaptionRequest, on_event: EventCallback,
-                 cancel: threading.Event | None, wake: Callable[[], None]):
+                 cancel: threading.Event | None, wake: Callable[[], None], keep_results: bool = True):
         self.id = job_id
+        self.keep_results = keep_results
         self.request = request
         self.error = ""
         self._on_event = on_event
@@ -90,7 +94,8 @@ class JobHandle:
             log.exception("job %d: event listener failed on %s", self.id, type(event).__name__)
 
     def put_result(self, result: Any) -> None:
-        self._results.put(result)
+        if self.keep_results:
+            self._results.put(result)
 
     def end(self, error: str = "", stage: bool = True) -> None:
         """The job is over: its "idle" stage (unless the engine said it already), `JobEnded`."""

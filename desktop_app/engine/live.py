@@ -96,14 +96,15 @@ class LiveEngine:
 
     # -- callers -------------------------------------------------------------------------
     def submit(self, request: CaptionRequest, on_event: EventCallback = ignore_event,
-               root: Path | None = None, cancel: threading.Event | None = None) -> JobHandle:
+               root: Path | None = None, cancel: threading.Event | None = None,
+               keep_results: bool = True) -> JobHandle:
         """Queue `request`; its rows share the slots with every other job's at once."""
         request.params.validate()
         request.video.validate()
         # A decoded video can hold hundreds of MB of patches: look fewer files ahead then.
         ahead = 2 * self.workers if memory.has_video(request) else 4 * self.workers + 8
         builder = self._builder(request, root)
-        job = JobHandle(next(self._ids), request, on_event, cancel, self._wake)
+        job = JobHandle(next(self._ids), request, on_event, cancel, self._wake, keep_results)
         job.settings = self.settings_for(request)
         job.tracker = JobTracker(self.loaded, request, job.emit)
         job.feed = _Feed(builder, enumerate(request.items), ahead)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QSizePolicy,
 from ..library.scan import VIDEO_EXTENSIONS
 from . import style
 from .box_overlay import BoxOverlay
-from .media_model import MediaItem
+from .media_model import PROBLEM_TEXT, MediaItem
 from .widgets import ElidedLabel
 from .token_counter import TokenCounter
 from .video_preview import VideoPlayer, video_meta
@@ -193,6 +193,9 @@ class CaptionPanel(QWidget):
         self.truncated_chip.setObjectName("chip")
         self.truncated_chip.setStyleSheet(f"background: {style.WARNING};")
         self.truncated_chip.setToolTip(self.tr("The caption reached Max new tokens before it ended"))
+        self.problem_chip = QLabel()  # the last generation gave no caption text, and why
+        self.problem_chip.setObjectName("chip")
+        self.problem_chip.setStyleSheet(f"background: {style.DANGER};")
         self.meta_label = QLabel()
         self.meta_label.setObjectName("muted")
         self.meta_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -230,6 +233,7 @@ class CaptionPanel(QWidget):
         title.setSpacing(8)
         title.addWidget(self.name_label, 1)
         title.addWidget(self.truncated_chip)
+        title.addWidget(self.problem_chip)
         title.addWidget(self.status_chip)
         title.addWidget(self.approve_button)
         title.addWidget(self.flag_button)
@@ -350,6 +354,7 @@ class CaptionPanel(QWidget):
         if item is None:
             self.name_label.setText(self.tr("No file selected"))
             self.truncated_chip.hide()
+            self.problem_chip.hide()
             self.failure_label.hide()
             self.save_label.clear()
             return
@@ -358,7 +363,12 @@ class CaptionPanel(QWidget):
         self.status_chip.setText(QCoreApplication.translate("TileDelegate", item.status))
         self.status_chip.setStyleSheet(style.chip_style(item.status))
         self.truncated_chip.setVisible(item.truncated and item.status != "generating")
-        self.failure_label.setVisible(item.status == "failed" and bool(item.failure))
+        problem = PROBLEM_TEXT.get(item.problem) if item.status != "generating" else None
+        self.problem_chip.setVisible(problem is not None)
+        if problem is not None:
+            self.problem_chip.setText(QCoreApplication.translate("TileDelegate", problem[0]))
+            self.problem_chip.setToolTip(QCoreApplication.translate("MediaListModel", problem[1]))
+        self.failure_label.setVisible((item.status == "failed" or problem is not None) and bool(item.failure))
         self.failure_label.setText(self.tr("Failed: %1").replace("%1", item.failure))
         self.meta_label.setText(self._meta_text(item))
         self.meta_label.setToolTip(str(item.path))

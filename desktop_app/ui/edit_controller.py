@@ -27,7 +27,8 @@ class EditControllerMixin:
         if library is None or item is None:
             return
         status = item.status if item.status in ("queued", "generating") else "edited"
-        self.model.update_item(path, caption=text, status=status, failure="", truncated=False)
+        self.model.update_item(path, caption=text, status=status, failure="", truncated=False,
+                               problem="")
         self.caption_panel.refresh(item)
         self._last_action = "edit"
         self._update_actions()

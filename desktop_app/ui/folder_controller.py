@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from ..library import MEDIA_EXTENSIONS, Library
 from .media_model import MediaItem
-from .store_ops import open_library
+from .store_ops import freeze_heap, open_library
 from .i18n import plural
 
 MAX_RECENT = 10
@@ -139,6 +139,7 @@ class FolderControllerMixin:
         self.batches.clear()
         self._last_action = "edit"
         self.model.set_items(items)
+        freeze_heap()  # the folder's items live as long as it is open: keep GC passes short
         self._update_counts()
         self._show_page(2)
         self.setWindowTitle(f"{library.root.name} — Caption Studio")

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QAbstractItemDelegate, QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QWidget,
 )
 
-from desktop_app.ui.media_model import MediaFilterProxy, MediaItem, MediaListModel, Roles
+from desktop_app.ui.media_model import PROBLEM_TEXT, MediaFilterProxy, MediaItem, MediaListModel, Roles
 from desktop_app.ui.video_thumbs import VideoBadge, is_video
 
 #: Badge colour and label of each status (the label is painted too: never colour alone).
@@ -53,6 +53,7 @@ class TileDelegate(QStyledItemDelegate):
         self._badge_brushes = {s: QBrush(QColor(c)) for s, (c, _) in STATUS_STYLE.items()}
         self._stripes = QBrush(QColor(255, 255, 255, 70), Qt.BrushStyle.BDiagPattern)
         self._truncated_brush = QBrush(QColor("#ef6c00"))
+        self._problem_brush = QBrush(QColor("#c62828"))  # no caption text at all
         self._review_brushes = {r: QBrush(QColor(c)) for r, (c, _) in REVIEW_STYLE.items()}
         self._failure_pen = QPen(QColor("#c62828"))
 
@@ -160,15 +161,20 @@ class TileDelegate(QStyledItemDelegate):
         painter.setFont(self._badge_font)
         painter.setPen(Qt.GlobalColor.white)
         painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, label)
-        if item.truncated:
-            cut = self.tr("cut")
-            w = fm.horizontalAdvance(cut) + 10
+        corner = None  # why the caption is not whole: no text at all, else cut at the limit
+        if item.problem in PROBLEM_TEXT and status != "generating":
+            corner = (self.tr(PROBLEM_TEXT[item.problem][0]), self._problem_brush)
+        elif item.truncated:
+            corner = (self.tr("cut"), self._truncated_brush)
+        if corner is not None:
+            word, brush = corner
+            w = fm.horizontalAdvance(word) + 10
             box = QRect(thumb.right() - 3 - w, thumb.y() + 3, w, h)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(self._truncated_brush)
+            painter.setBrush(brush)
             painter.drawRoundedRect(box, h / 2, h / 2)
             painter.setPen(Qt.GlobalColor.white)
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, cut)
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, word)
         if item.review in REVIEW_STYLE:
             glyph = REVIEW_STYLE[item.review][1]
             box = QRect(thumb.right() - 3 - h, thumb.bottom() - 3 - h, h, h)

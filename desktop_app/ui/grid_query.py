@@ -60,7 +60,9 @@ def help_text() -> str:
         "  tokens:>77   chars:<40   words:10..20   (> >= < <= = or a range)\n"
         "     tokens: CLIP ViT-L/14 tokens with start and end, as the \"n / 77\" under the editor\n"
         "  a OR b   a AND b   NOT a   -a   ( ... )   (AND binds first; a space is AND)\n"
-        "Quote values with spaces; \\\" and \\\\ escape inside quotes.")
+        "Quote values with spaces; \\\" and \\\\ escape inside quotes.") + "\n" + _tr(
+        "  status:unfinished (a Thinking model's reasoning ran out of tokens: no caption)\n"
+        "  status:empty (the model answered with no text)   status:cut (= truncated)")
 
 
 def _separator() -> str:

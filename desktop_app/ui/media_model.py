@@ -14,7 +14,7 @@ from PySide6.QtCore import (
     QAbstractItemModel, QAbstractListModel, QModelIndex, QPersistentModelIndex,
     QSortFilterProxyModel, Qt, QTimer, Slot,
 )
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 from desktop_app.library.scan import natural_key
 from desktop_app.library.tags import DEFAULT_SEPARATOR
@@ -83,6 +83,7 @@ _FIELD_ROLES: dict[str, tuple[int, ...]] = {
     "live_text": (_LIVE,),
     "failure": (_FAILURE, _TOOLTIP),
     "truncated": (_TRUNCATED, _TOOLTIP),
+    "problem": (_TOOLTIP,),
     "mtime": (_DECORATION,),
     "size": (_DECORATION,),
     "review": (_REVIEW, _TOOLTIP),
@@ -103,6 +104,7 @@ class MediaItem:
     mtime: float = 0.0
     size: int = 0
     review: str = ""  # the user's mark: "", "approved" or "flagged"
+    problem: str = ""  # the last generation gave no text: "empty" or "reasoning_unfinished"
 
     @classmethod
     def from_record(cls, record: Any, root: Path) -> MediaItem:
@@ -128,6 +130,7 @@ class MediaItem:
             mtime=mtime_ns / 1e9 if mtime_ns else 0.0,
             size=getattr(record, "size", 0) or 0,
             review=str(getattr(review, "value", review)),
+            problem=getattr(record, "problem", "") or "",
         )
 
 
@@ -440,12 +443,27 @@ def _tooltip(item: MediaItem) -> str:
         "%1", QCoreApplication.translate("TileDelegate", item.status))]
     if item.truncated:
         lines.append(QCoreApplication.translate("MediaListModel", "Caption cut at the token limit"))
+    if item.problem in PROBLEM_TEXT:
+        lines.append(QCoreApplication.translate("MediaListModel", PROBLEM_TEXT[item.problem][1]))
     if item.failure:
         lines.append(QCoreApplication.translate("MediaListModel", "Failure: %1").replace("%1", item.failure))
     if item.review:
         lines.append(QCoreApplication.translate("MediaListModel", "Review: %1").replace("%1", item.review))
     return "\n".join(lines)
 
+
+# Why a generation left no caption text: badge word (TileDelegate) and what to do (tooltip,
+# MediaListModel), translated where shown. (Plain comments: lupdate files "#:" ones as notes.)
+PROBLEM_TEXT: dict[str, tuple[str, str]] = {
+    "reasoning_unfinished": (
+        QT_TRANSLATE_NOOP("TileDelegate", "unfinished"),
+        QT_TRANSLATE_NOOP("MediaListModel", "No caption: the reasoning did not finish within Max new tokens. "
+                                            "Raise Max new tokens and caption it again.")),
+    "empty": (
+        QT_TRANSLATE_NOOP("TileDelegate", "no text"),
+        QT_TRANSLATE_NOOP("MediaListModel", "No caption: the model answered with no text. "
+                                            "Try another prompt, seed or temperature.")),
+}
 
 #: A filter change touching more separate row ranges than this resets the proxy instead.
 RESET_ABOVE_RANGES = 256

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import logging
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -22,13 +23,16 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP
 
 from ..engine import CaptionRequest, ImageCaptioned
 from ..library import Library
+from ..library.run_lock import RunLock
 from . import style
 from .media_model import Roles
 from .settings_panel import RunSettings
-from .store_ops import _plan_run, commit_result
+from .store_ops import _plan_run, commit_result, freeze_heap
 from .widgets import _eta
 from .worker import CaptionJob
 from .i18n import plural
+
+log = logging.getLogger(__name__)
 
 _STATUS_ROLES = [int(Roles.StatusRole), int(Qt.ItemDataRole.ToolTipRole), int(Roles.ItemRole)]
 _STAGE_WORDS = {"loading": QT_TRANSLATE_NOOP("RunControllerMixin", "Loading model"),
@@ -86,6 +90,7 @@ class RunControllerMixin:
         self._run_numbers = itertools.count(1)
         self._starting = 0  # runs being planned on the writer
         self._storing: set[Path] = set()  # results on their way into the store
+        self._run_locks: dict[Path, RunLock] = {}  # a library's database -> its held run lock
 
     @property
     def runs(self) -> list[Run]:
@@ -150,6 +155,9 @@ class RunControllerMixin:
             self.show_banner(self.tr("Cannot caption with %1 while a run with another model or device "
                                      "is going: stop it (Esc) or wait for it to end.")
                              .replace("%1", Path(settings.model).name or settings.model), None)
+            self._update_actions()
+            return
+        if not self._lock_folder(library):
             self._update_actions()
             return
         self.hide_banner()
@@ -317,7 +325,8 @@ class RunControllerMixin:
             return
         self.model.update_item(path, status=record.status, caption=record.caption,
                                truncated=bool(record.truncated), failure=record.failure_reason or "",
-                               live_text="", review=getattr(record.review, "value", record.review))
+                               live_text="", review=getattr(record.review, "value", record.review),
+                               problem=getattr(record, "problem", "") or "")
         item = self._item(path)
         if item is not None:
             self.caption_panel.refresh(item)
@@ -335,6 +344,7 @@ class RunControllerMixin:
     @Slot(str)
     def _on_service_model_loaded(self, description: str) -> None:
         self._model_description = description
+        freeze_heap()  # the model's objects (torch, transformers) stay: keep GC passes short
         self._show_model_label()
         self._update_memory()
 
@@ -389,6 +399,7 @@ class RunControllerMixin:
     @Slot()
     def _on_service_model_unloaded(self) -> None:
         self._model_description = ""
+        freeze_heap()  # the unload unfroze the heap to free the model's cycles
         self.model_label.setTextFormat(Qt.TextFormat.PlainText)
         self.model_label.setText(self.tr("No model loaded"))
         self.model_label.setToolTip("")
@@ -437,7 +448,9 @@ class RunControllerMixin:
         run = self._runs.get(job_id)
         if run is None:
             return  # a comparison's answer: its dialog stores it
-        self.live_panel.image_finished(result.path)
+        # No caption text (unfinished reasoning, an empty answer): the card says why.
+        self.live_panel.image_finished(result.path, None if result.has_text
+                                       else result.problem_message("Max new tokens"))
         run.queued.discard(result.path)
         self._storing.add(result.path)
         settings = run.settings
@@ -521,6 +534,8 @@ class RunControllerMixin:
         elif not self._uses_library(run.library):
             self.writer.submit(run.library.close)
         run.before, run.queued = {}, set()
+        if not self._uses_library(run.library):
+            self._unlock_folder(run.library)
         self.live_panel.run_ended(job_id)
         self._show_progress()
         if self._runs:
@@ -533,6 +548,29 @@ class RunControllerMixin:
         self._update_actions()
         self.run_finished.emit(cancelled)
         self.run_ended.emit(job_id, cancelled)
+
+    def _lock_folder(self, library: Library) -> bool:
+        """Hold the folder's run lock while this window's runs write into it (the CLI takes the
+        same lock): a `caption` run on the folder elsewhere refuses the window's, and waits for
+        it. False, with a banner naming the other run, when it is busy."""
+        key = library.db.path
+        lock = self._run_locks.get(key) or RunLock(key.with_suffix(".lock"))
+        try:
+            held = lock.try_acquire()
+        except OSError as exc:  # an unwritable data folder: the store will say more
+            log.warning("cannot take the run lock %s: %s", lock.path, exc)
+            return True
+        if not held:
+            self.show_banner(self.tr("Another caption run is working on this folder (%1): wait for "
+                                     "it to end, then caption again.").replace("%1", lock.holder()), None)
+            return False
+        self._run_locks[key] = lock
+        return True
+
+    def _unlock_folder(self, library: Library) -> None:
+        lock = self._run_locks.pop(library.db.path, None)
+        if lock is not None:
+            lock.release()
 
     def _uses_library(self, library: Library | None) -> bool:
         """Whether a run going now writes into `library`."""

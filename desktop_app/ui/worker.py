@@ -137,8 +137,9 @@ class EngineWorker(QObject):
         self.job_started.emit(job.job_id)
         try:
             # The runners enter torch.inference_mode themselves, in the engine's thread.
+            # Results arrive as events; the handle keeps none (a 100k-file run would hold them all).
             handle = self._engine.submit(job.request, partial(self._on_engine_event, job.job_id),
-                                         job.root, job.cancel)
+                                         job.root, job.cancel, keep_results=False)
         except Exception as exc:  # noqa: BLE001 - a refused job must not end the thread
             log.exception("caption job %d could not start", job.job_id)
             self._emit_tokens()

@@ -942,6 +942,14 @@ and saves it beside the original as a .txt file you can edit.</source>
         <source>Review: %1</source>
         <translation>Проверка: %1</translation>
     </message>
+    <message>
+        <source>No caption: the reasoning did not finish within Max new tokens. Raise Max new tokens and caption it again.</source>
+        <translation>Нет подписи: рассуждение не уложилось в «Макс. новых токенов». Увеличьте «Макс. новых токенов» и подпишите файл снова.</translation>
+    </message>
+    <message>
+        <source>No caption: the model answered with no text. Try another prompt, seed or temperature.</source>
+        <translation>Нет подписи: модель ответила без текста. Попробуйте другой промпт, seed или температуру.</translation>
+    </message>
 </context>
 <context>
     <name>ModelManagerDialog</name>
@@ -1338,6 +1346,10 @@ and saves it beside the original as a .txt file you can edit.</source>
     <message>
         <source>Cannot caption with %1 while a run with another model or device is going: stop it (Esc) or wait for it to end.</source>
         <translation>Нельзя подписывать с %1, пока идёт запуск с другой моделью или устройством: остановите его (Esc) или дождитесь окончания.</translation>
+    </message>
+    <message>
+        <source>Another caption run is working on this folder (%1): wait for it to end, then caption again.</source>
+        <translation>С этой папкой уже работает другой запуск подписей (%1): дождитесь его окончания и запустите снова.</translation>
     </message>
     <message>
         <source>%1 file(s) already queued in another run were left out of this one</source>
@@ -1831,6 +1843,14 @@ and saves it beside the original as a .txt file you can edit.</source>
     <message>
         <source>generating…</source>
         <translation>генерация…</translation>
+    </message>
+    <message>
+        <source>unfinished</source>
+        <translation>не закончено</translation>
+    </message>
+    <message>
+        <source>no text</source>
+        <translation>нет текста</translation>
     </message>
 </context>
 <context>

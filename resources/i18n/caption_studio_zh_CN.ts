@@ -914,6 +914,14 @@ and saves it beside the original as a .txt file you can edit.</source>
         <source>Review: %1</source>
         <translation>审核：%1</translation>
     </message>
+    <message>
+        <source>No caption: the reasoning did not finish within Max new tokens. Raise Max new tokens and caption it again.</source>
+        <translation>无描述：推理未能在“最大新令牌数”内完成。请调高“最大新令牌数”后重新生成描述。</translation>
+    </message>
+    <message>
+        <source>No caption: the model answered with no text. Try another prompt, seed or temperature.</source>
+        <translation>无描述：模型没有返回任何文本。请尝试其他提示词、随机种子或温度。</translation>
+    </message>
 </context>
 <context>
     <name>ModelManagerDialog</name>
@@ -1310,6 +1318,10 @@ and saves it beside the original as a .txt file you can edit.</source>
     <message>
         <source>Cannot caption with %1 while a run with another model or device is going: stop it (Esc) or wait for it to end.</source>
         <translation>使用其他模型或设备的运行正在进行，无法用 %1 生成描述：请先停止它（Esc）或等待其结束。</translation>
+    </message>
+    <message>
+        <source>Another caption run is working on this folder (%1): wait for it to end, then caption again.</source>
+        <translation>另一个字幕运行正在处理此文件夹（%1）：请等待它结束后再生成字幕。</translation>
     </message>
     <message>
         <source>%1 file(s) already queued in another run were left out of this one</source>
@@ -1801,6 +1813,14 @@ and saves it beside the original as a .txt file you can edit.</source>
     <message>
         <source>generating…</source>
         <translation>生成中…</translation>
+    </message>
+    <message>
+        <source>unfinished</source>
+        <translation>未完成</translation>
+    </message>
+    <message>
+        <source>no text</source>
+        <translation>无文本</translation>
     </message>
 </context>
 <context>

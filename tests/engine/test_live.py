@@ -266,3 +266,12 @@ def test_the_self_check_passes_in_bfloat16(tiny_model_dir):
     assert check.ok, check.detail
     assert 0 < check.max_diff <= check.tolerance
     engine.unload()
+
+
+def test_a_listener_only_job_keeps_no_results(live, folder):
+    got = Collector()
+    handle = live.submit(request(items(folder[:3], [4] * 3)), got, keep_results=False)
+    assert handle.wait(60)
+    assert len(got.results()) == 3  # every result came as an event
+    assert handle._results.qsize() == 1  # only the end marker is held
+    assert list(handle.results()) == []

@@ -211,3 +211,29 @@ def test_the_status_bar_names_the_runner(qtbot: Any, make_window: Any, tmp_path:
     qtbot.waitUntil(lambda: not fallback.runs, timeout=RUN_TIMEOUT_MS)
     fallback.close()
     assert fallback.service.thread.isFinished()
+
+
+def test_a_cli_run_on_the_folder_keeps_the_window_from_captioning_it_twice(
+        qtbot: Any, make_window: Any, tmp_path: Path) -> None:
+    """The window takes the folder's run lock (the one `caption` takes) while its runs write:
+    held by another run, Caption All refuses with a banner naming it; free, it captions."""
+    from desktop_app.library.run_lock import RunLock
+
+    window = make_window(max_new_tokens=4000, batch_size=4)
+    images = make_images(tmp_path / "photos", 3)
+    open_folder(qtbot, window, tmp_path / "photos")
+    other = RunLock.for_folder(tmp_path / "photos", tmp_path / "data")  # as a CLI run holds it
+    assert other.try_acquire()
+    window.caption_all()
+    qtbot.waitUntil(lambda: "Another caption run is working on this folder" in window.banner_text(),
+                    timeout=15_000)
+    assert "process" in window.banner_text() and not window.runs
+    assert {status(window, p) for p in images} == {"pending"}
+    other.release()
+    run = start(qtbot, window)
+    assert not other.try_acquire()  # the window holds it while its run goes
+    with qtbot.waitSignal(window.run_ended, timeout=RUN_TIMEOUT_MS):
+        window.stop_action.trigger()
+    assert run.job_id not in [r.job_id for r in window.runs]
+    assert other.try_acquire()  # and lets it go when its last run ends
+    other.release()
