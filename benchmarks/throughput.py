@@ -10,6 +10,7 @@ Methods (per-image output lengths drawn from a seeded 40-250 token distribution,
 The baselines get pre-decoded pixels (not timed) and still lose: the ratios are conservative.
 
     PYTHONPATH=. python benchmarks/throughput.py --model tiny --images 64 --json out.json
+    PYTHONPATH=. python benchmarks/throughput.py --model tiny-qwen3.5 --images 64   # hybrid family
     PYTHONPATH=. python benchmarks/throughput.py --random-weights 2B --images 512   # on a GPU
 """
 
@@ -194,7 +195,8 @@ def measure(name: str, images: int, tokens: int, fn: Callable[[], Any]) -> dict[
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     src = ap.add_mutually_exclusive_group()
-    src.add_argument("--model", default="tiny", help="'tiny' (built locally) or a model name/folder")
+    src.add_argument("--model", default="tiny",
+                     help="'tiny' or 'tiny-qwen3.5' (built locally) or a model name/folder")
     src.add_argument("--random-weights", choices=sorted(RANDOM_CONFIGS), help="true-size random model")
     ap.add_argument("--images", type=int, default=64)
     ap.add_argument("--sequential-images", type=int, default=None, help="run sequential on fewer")
@@ -227,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     tiny = build_tiny_model(tmp / "tiny")
     if args.random_weights:
         loaded = random_weight_model(args.random_weights, device, tiny)
+    elif args.model == "tiny-qwen3.5":
+        from desktop_app.testing.tiny_qwen35 import build_tiny_qwen35
+
+        loaded = load_model(resolve_model(str(build_tiny_qwen35(tmp / "tiny-qwen3.5"))), LoadOptions(device=str(device)))
     else:
         spec = resolve_model(str(tiny) if args.model == "tiny" else args.model)
         loaded = load_model(spec, LoadOptions(device=str(device)))

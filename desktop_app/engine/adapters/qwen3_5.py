@@ -166,22 +166,27 @@ class Qwen35Adapter(ModelAdapter):
             conv = conv + la.conv1d.bias
         conv = _activation(la.activation)(conv).to(h.dtype)
         query, key, value = torch.split(conv, [la.key_dim, la.key_dim, la.value_dim], dim=-1)
-        query = query.reshape(slots, -1, la.head_k_dim).float()
-        key = key.reshape(slots, -1, la.head_k_dim).float()
+        # l2norm per key head before sharing key heads among value heads (HF's order of the
+        # two gives the same vectors), and HF's query scaling by the key head size.
+        query = _l2norm(query.reshape(slots, -1, la.head_k_dim).float()) * la.head_k_dim ** -0.5
+        key = _l2norm(key.reshape(slots, -1, la.head_k_dim).float())
         value = value.reshape(slots, -1, la.head_v_dim).float()
         if la.num_v_heads // la.num_k_heads > 1:
             query = query.repeat_interleave(la.num_v_heads // la.num_k_heads, dim=1)
             key = key.repeat_interleave(la.num_v_heads // la.num_k_heads, dim=1)
-        query = _l2norm(query) * la.head_k_dim ** -0.5
-        key = _l2norm(key)
-        # The gated delta rule, one token: decay, read what the state predicts for the key,
-        # write the beta-weighted correction, read the state with the query.
-        s = recurrent * g.exp()[:, :, None, None]
-        predicted = torch.matmul(key[:, :, None, :], s)[:, :, 0]  # (S, v_heads, v_dim)
-        delta = (value - predicted) * beta.float()[:, :, None]
-        s = s + key[:, :, :, None] * delta[:, :, None, :]
-        recurrent.copy_(s)
-        out = torch.matmul(query[:, :, None, :], s)[:, :, 0].to(h.dtype)  # (S, v_heads, v_dim)
+        # The gated delta rule for one token, with S the state (k_dim x v_dim) and d = exp(g):
+        #   S' = d S + k delta^T,  delta = beta (v - d S^T k),  out = S'^T q
+        #      = d S^T q + (q . k) delta.
+        # One read of S gives S^T k and S^T q; then S is scaled and updated in place (no copy
+        # of the largest tensor of the step).
+        decay = g.exp()[:, :, None]  # (S, v_heads, 1)
+        read = torch.matmul(torch.stack([key, query], dim=2), recurrent)  # (S, v_heads, 2, v_dim)
+        delta = value.addcmul(decay, read[:, :, 0], value=-1) * beta.float()[:, :, None]
+        out = torch.addcmul(decay * read[:, :, 1], torch.linalg.vecdot(query, key)[:, :, None], delta)
+        recurrent.mul_(decay[:, :, :, None])
+        flat = recurrent.view(-1, la.head_k_dim, la.head_v_dim)
+        flat.baddbmm_(key.reshape(-1, la.head_k_dim, 1), delta.reshape(-1, 1, la.head_v_dim))
+        out = out.to(h.dtype)  # (S, v_heads, v_dim)
         out = la.norm(out.reshape(-1, la.head_v_dim), z.reshape(-1, la.head_v_dim))
         return la.out_proj(out.reshape(slots, 1, -1))
 
