@@ -7,7 +7,9 @@ engine on the same images (tiny random-weight model by default, CPU fp32).
 The server runs as a separate process (`python -m desktop_app serve`) bound to 127.0.0.1.
 `--baseline-root DIR` also measures the server of another checkout (e.g. the commit before a
 change: `git worktree add DIR COMMIT`), started the way that checkout's benchmark started it,
-in the same run, so the two figures share the machine's load. Each remote row reports the
+in the same run, so the two figures share the machine's load. Rounds alternate the local engine
+with every server and level (`--rounds`), and each remote row is compared with the local rows
+measured just before and after it: the ratio, not the absolute figure, is the result. Each remote row reports the
 server's engine jobs and rows per decode step (from `/v1/stats`; a round-based baseline
 reports its mean batch instead) and milliseconds per token.
 """
@@ -19,6 +21,7 @@ import json
 import os
 import platform
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -119,19 +122,28 @@ def remote_rows(label: str, url: str, levels: list[int], request: CaptionRequest
     return rows
 
 
-def serve_and_measure(label: str, model: str, args: argparse.Namespace, request: CaptionRequest,
-                      root: Path, extra: list[str]) -> list[dict[str, Any]]:
+def start_serving(label: str, model: str, args: argparse.Namespace, request: CaptionRequest,
+                  root: Path, extra: list[str]) -> tuple[str, str, subprocess.Popen]:
+    """A server of `root`'s checkout, ready and warmed up: (label, url, process)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = start_server(model, port, args.device, args.dtype, args.batch_size, root, extra)
-    try:
-        wait_ready(url, proc)
-        levels = [int(c) for c in args.concurrency.split(",")]
-        timed(f"{label} warm-up", RemoteEngine([url], concurrency=max(levels)), request)
-        return remote_rows(label, url, levels, request)
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    wait_ready(url, proc)
+    levels = [int(c) for c in args.concurrency.split(",")]
+    timed(f"{label} warm-up", RemoteEngine([url], concurrency=max(levels)), request)
+    return label, url, proc
+
+
+def with_local_ratios(rows: list[dict[str, Any]]) -> None:
+    """Each remote row's images/s over the mean of the local rows measured just before and just
+    after it (the machine's load drifts; rounds alternate local and remote)."""
+    for i, row in enumerate(rows):
+        if row["method"] == "local":
+            continue
+        before = next(r for r in reversed(rows[:i]) if r["method"] == "local")
+        after = next((r for r in rows[i + 1:] if r["method"] == "local"), before)
+        local = (before["images_per_s"] + after["images_per_s"]) / 2
+        row["vs_local"] = round(row["images_per_s"] / local, 3) if local else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
                          "(default 1 on the CPU, torch's default on GPUs)")
     ap.add_argument("--baseline-root", type=Path, default=None,
                     help="also measure the server of this checkout (started as its benchmark did)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of local then every server and level (ratios use the local rows "
+                         "around each remote row)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     import torch
@@ -178,29 +193,46 @@ def main(argv: list[str] | None = None) -> int:
         request = CaptionRequest(items=tuple(CaptionItem(p, max_new_tokens=n) for p, n in zip(paths, limits)),
                                  prompt=PROMPT, batch_size=args.batch_size).with_params(max_new_tokens=high)
 
-    rows = []
     local = CaptionEngine(model, LoadOptions(device=args.device, dtype=args.dtype), runner="continuous")
     local.warmup()
     timed("warm-up", local, request)
-    rows.append(timed("local", local, request))
-    local.unload()
-
-    if args.baseline_root:
-        rows += serve_and_measure("baseline", model, args, request, args.baseline_root.resolve(), [])
-    rows += serve_and_measure("remote", model, args, request, ROOT,
-                              ["--threads", str(args.threads)] if args.threads else [])
-    local_rate = rows[0]["images_per_s"]
+    servers = []
+    try:
+        if args.baseline_root:
+            servers.append(start_serving("baseline", model, args, request, args.baseline_root.resolve(), []))
+        servers.append(start_serving("remote", model, args, request, ROOT,
+                                     ["--threads", str(args.threads)] if args.threads else []))
+        levels = [int(c) for c in args.concurrency.split(",")]
+        rows = []
+        for _ in range(args.rounds):  # local, then every server and level, again and again
+            rows.append(timed("local", local, request))
+            for label, url, _proc in servers:
+                rows += remote_rows(label, url, levels, request)
+        rows.append(timed("local", local, request))
+    finally:
+        for _label, _url, proc in servers:
+            proc.terminate()
+            proc.wait(30)
+        local.unload()
+    with_local_ratios(rows)
     print(f"\n{'method':>22} {'img/s':>8} {'x local':>8} {'jobs':>6} {'rows/step':>10}")
     for row in rows:
-        row["vs_local"] = round(row["images_per_s"] / local_rate, 3) if local_rate else None
         rps = row.get("rows_per_step") or row.get("mean_batch") or ""
-        print(f"{row['method']:>22} {row['images_per_s']:>8.2f} {row['vs_local']:>8.3f} "
+        ratio = f"{row['vs_local']:.3f}" if row.get("vs_local") else ""
+        print(f"{row['method']:>22} {row['images_per_s']:>8.2f} {ratio:>8} "
               f"{row.get('engine_jobs', ''):>6} {rps:>10}")
+    summary: dict[str, list[float]] = {}
+    for row in rows:
+        if row.get("vs_local"):
+            summary.setdefault(row["method"], []).append(row["vs_local"])
+    for method, ratios in summary.items():
+        print(f"{method:>22}: x local median {statistics.median(ratios):.3f} over {len(ratios)} rounds")
     out = {"device": args.device, "dtype": args.dtype, "model": args.model, "cpu": platform.processor()
            or platform.machine(), "cpus": os.cpu_count(), "max_new_tokens": args.max_new_tokens,
            "lengths": args.lengths,
            "threads": args.threads, "baseline_root": str(args.baseline_root or ""),
-           "load_average": os.getloadavg(), "results": rows}
+           "load_average": os.getloadavg(), "results": rows,
+           "median_vs_local": {m: statistics.median(r) for m, r in summary.items()}}
     print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")
