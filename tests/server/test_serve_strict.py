@@ -6,6 +6,7 @@ request reaches the engine, and the stub proves it (no job was submitted).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -278,3 +279,15 @@ def test_parse_request_checks_without_a_server(tmp_path: Path) -> None:
         load_body(b'{"a": ')
     with pytest.raises(RequestError, match="not valid JSON"):
         load_body(b"\xff\xfe{")
+
+
+def test_base64_with_line_breaks_still_decodes_and_garbage_is_refused() -> None:
+    from desktop_app.server.app import decode_image_url
+
+    raw = png_bytes(5)
+    text = base64.b64encode(raw).decode()
+    assert decode_image_url("data:image/png;base64," + text) == (raw, ".png")
+    wrapped = "\n".join(text[i:i + 76] for i in range(0, len(text), 76))  # MIME-style lines
+    assert decode_image_url("data:image/png;base64," + wrapped) == (raw, ".png")
+    with pytest.raises(RequestError, match="not valid base64"):
+        decode_image_url("data:image/png;base64," + text[:-3] + "*==")
