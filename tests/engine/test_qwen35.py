@@ -377,3 +377,54 @@ def test_the_moe_variant_runs_on_the_decode_loop_and_equals_generate(tiny_qwen35
         assert got[item.path].caption == alone.caption and got[item.path].tokens == alone.tokens
     loop.unload()
     reference.unload()
+
+
+# ------------------------------------------------------------------------ model names
+@pytest.mark.parametrize("arg, name", [
+    ("3.5-4B", "Qwen3.5-4B"), ("qwen3.5-0.8b", "Qwen3.5-0.8B"), ("Qwen/Qwen3.5-35B-A3B", "Qwen3.5-35B-A3B"),
+    ("3.5-122b-a10b", "Qwen3.5-122B-A10B"), ("3.6-27B", "Qwen3.6-27B"), ("3.6-35B-A3B", "Qwen3.6-35B-A3B"),
+])
+def test_qwen35_short_names(arg, name):
+    from desktop_app.engine.models import KNOWN_MODELS, resolve_model
+
+    spec = resolve_model(arg)
+    assert spec is KNOWN_MODELS[name] and spec.source == f"Qwen/{name}" and spec.params_b > 0
+    assert spec.moe == ("-A" in name)
+    assert resolve_model("2B").name == "Qwen3-VL-2B-Instruct"  # the Qwen3-VL short names stay
+
+
+def test_every_qwen35_size_is_known_and_other_repos_pass_through():
+    from desktop_app.engine.models import KNOWN_MODELS, resolve_model
+
+    for size in ("0.8B", "2B", "4B", "9B", "27B", "35B-A3B", "122B-A10B"):
+        assert f"Qwen3.5-{size}" in KNOWN_MODELS
+    spec = resolve_model("someone/Qwen3.5-122B-A10B-finetune")
+    assert spec.moe and not spec.local and spec.source == "someone/Qwen3.5-122B-A10B-finetune"
+    with pytest.raises(ValueError, match="unknown model"):
+        resolve_model("3.5-7B")
+
+
+def _template_opens_thinking(template: str) -> bool:
+    """The generation prompt of a raw chat template (rendered as transformers renders it)."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def fail(message):
+        raise ValueError(message)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    env.globals["raise_exception"] = fail
+    text = env.from_string(template).render(messages=[{"role": "user", "content": "x"}], add_generation_prompt=True)
+    return text.endswith("<think>\n")
+
+
+@pytest.mark.parametrize("size", ["0.8B", "2B", "4B", "35B-A3B"])
+def test_the_thinking_default_of_each_size_is_its_templates(size):
+    """The model list says a size reasons by default exactly where its real template opens
+    <think> without `enable_thinking` (0.8B, 2B: off; 4B and larger: on)."""
+    from desktop_app.engine.models import KNOWN_MODELS
+    from desktop_app.testing import tiny_qwen35
+
+    template = tiny_qwen35.shared_models_dir() / "Qwen3.5-rebuilt" / f"Qwen3.5-{size}" / "chat_template.jinja"
+    if not template.is_file():
+        pytest.skip(f"{template} is missing")
+    assert KNOWN_MODELS[f"Qwen3.5-{size}"].thinking == _template_opens_thinking(template.read_text())
