@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv and install Caption Studio into it (idempotent; a second run installs nothing).
 # torch/torchvision are installed first from requirements/torch.txt so that pip keeps that
-# pair and never downloads a multi-GB build for the ranges in pyproject.toml.
+# pair and never downloads a multi-GB build for the ranges in pyproject.toml; transformers is
+# held to requirements/transformers.txt (the oldest release of pyproject's range).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -10,11 +11,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 . .venv/bin/activate
 stamp=.venv/.caption-studio-installed
-want="$(cat pyproject.toml requirements/torch.txt | sha1sum | cut -d' ' -f1)${1:-}"
+want="$(cat pyproject.toml requirements/torch.txt requirements/transformers.txt | sha1sum | cut -d' ' -f1)${1:-}"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     python -m pip install -q --upgrade pip
     python -m pip install -q -r requirements/torch.txt
-    python -m pip install -q -e ".${1:-}"
+    # transformers: pyproject gives users a range; here the oldest release of it (tested).
+    python -m pip install -q -e ".${1:-}" -c requirements/transformers.txt
     echo "$want" > "$stamp"
 fi
 # Qt needs a few system libraries even offscreen; install them where they are missing.

@@ -40,11 +40,14 @@ def caption(folder: Path, model: Path, data_dir: Path, *extra: str) -> int:
                  "--data-dir", str(data_dir), "--quiet", *extra])
 
 
-def test_caption_writes_sidecars_report_and_store(tmp_path, tiny_model_dir, capsys):
+def test_caption_writes_sidecars_report_and_store(tmp_path, text_model_dir, capsys):
+    """On the tiny fixture and on the real Qwen3-VL-2B tokenizer (random weights: any of its
+    151,669 tokens, so captions hold every script, control bytes and partial characters)."""
     folder, data = tmp_path / "my photos ü", tmp_path / "data"
     good = make_folder(folder)
     report = tmp_path / "report.json"
-    assert caption(folder, tiny_model_dir, data, "--report", str(report)) == 1
+    assert caption(folder, text_model_dir, data, "--report", str(report), "--temperature", "1.0",
+                   "--max-new-tokens", "24") == 1
     summary = json.loads(report.read_text())
     assert (summary["captioned"], summary["skipped"], summary["failed"]) == (4, 0, 3)
     reasons = {Path(f["path"]).name: f["reason"] for f in summary["failures"]}
@@ -56,6 +59,9 @@ def test_caption_writes_sidecars_report_and_store(tmp_path, tiny_model_dir, caps
     with Library.open(folder, data_dir=data, sync=False) as lib:
         assert lib.item(good[0]).status == Status.DONE
         assert lib.item(folder / "empty.jpg").status == Status.FAILED
+        for path in good:  # the sidecar holds exactly the stored caption
+            text = path.with_suffix(".txt").read_bytes().decode("utf-8").rstrip("\r\n")
+            assert text == lib.item(path).caption.rstrip("\r\n")
     assert "failed: " in capsys.readouterr().err
 
 

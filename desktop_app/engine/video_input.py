@@ -3,7 +3,10 @@
 `processor(text=..., videos=..., video_metadata=...)` replaces the chat template's one
 `<|video_pad|>` with, per temporal patch (2 frames), `<{t:.1f} seconds>` then
 `<|vision_start|>`, the patch's visual tokens and `<|vision_end|>`, where t is the mean time
-of the patch's frames (frame index / native fps). `VideoInputs` builds the same ids piecewise
+of the patch's frames (frame index / native fps). From transformers 5.25 on, the processor
+first collapses the template's `<|vision_start|><|video_pad|><|vision_end|>` to the bare
+`<|video_pad|>` (5.17-5.24 keep that outer pair around all the frames); `VideoInputs` asks the
+installed processor which it does. `VideoInputs` builds the same ids piecewise
 (the chat halves once per prompt, each timestamp string once) around pixels the video
 processor made on the prefetch pool. Tests compare both against the processor's own output.
 """
@@ -56,6 +59,17 @@ def patch_timestamps(indices: list[int], fps: float, temporal: int) -> list[floa
     return [(times[k] + times[k + temporal - 1]) / 2 for k in range(0, len(times), temporal)]
 
 
+def _collapses_video_wrapper(processor: Any) -> bool:
+    """Whether the processor drops the template's <|vision_start|>/<|vision_end|> around a
+    video's frames (transformers >= 5.25) rather than keeping them (5.17-5.24)."""
+    wrapper = f"{processor.vision_start_token}{processor.video_token}{processor.vision_end_token}"
+    try:
+        texts, _ = processor.get_text_with_replacements([f"a{wrapper}b"], videos_replacements=["X"])
+    except Exception:  # noqa: BLE001 - no such method: the older behaviour
+        return False
+    return texts[0] == "aXb"
+
+
 class VideoInputs:
     """Video pixels (thread-safe, on the prefetch pool) and prompt ids (on the engine thread)."""
 
@@ -73,6 +87,7 @@ class VideoInputs:
         self.start_id = int(processor.vision_start_token_id)
         self.end_id = int(processor.vision_end_token_id)
         self.pieces = pieces or PromptPieces(processor, system_prompt)
+        self.drop_outer_pair = _collapses_video_wrapper(processor)
         self._stamps: dict[str, list[int]] = {}
 
     def sample(self, path: Path) -> SampledVideo:
@@ -103,6 +118,8 @@ class VideoInputs:
         """Model inputs for one video whose pixels are ready; `prompt` as the request gave it."""
         text = render_prompt(video_wording(prompt), path, self.root)
         before, after = self.pieces.ids(text, media="video")
+        if self.drop_outer_pair and before[-1:] == [self.start_id] and after[:1] == [self.end_id]:
+            before, after = before[:-1], after[1:]
         per_patch = int(pixels.grid[0, 1:].prod()) // self.merge
         ids = list(before)
         for seconds in pixels.timestamps:

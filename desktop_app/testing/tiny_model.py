@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-# Qwen's special tokens, in Qwen's order (their ids follow the trained vocabulary).
+# Qwen's added tokens, in Qwen's order (their ids follow the trained vocabulary).
 SPECIAL_TOKENS = [
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>",
     "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>",
@@ -24,6 +24,10 @@ SPECIAL_TOKENS = [
     "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<tool_response>", "</tool_response>",
     "<think>", "</think>",
 ]
+# As in the real Qwen3-VL tokenizer, only the first 14 (through <|video_pad|>) are special;
+# <tool_call>, the FIM tokens, <think> and </think> are plain added tokens, which decoding
+# with skip_special_tokens keeps (the engine finds the end of the reasoning by that text).
+N_SPECIAL = 14
 
 # Qwen2's pre-tokenizer split pattern.
 QWEN_PATTERN = (
@@ -101,7 +105,8 @@ def _train_tokenizer():
     state = json.loads(bpe.to_str())["model"]
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in state["merges"]]
     tokenizer = Qwen2Tokenizer(vocab=state["vocab"], merges=merges)
-    tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS})
+    tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS[:N_SPECIAL]})
+    tokenizer.add_tokens(SPECIAL_TOKENS[N_SPECIAL:])
     tokenizer.chat_template = CHAT_TEMPLATE
     return tokenizer
 

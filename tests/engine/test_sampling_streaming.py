@@ -121,13 +121,16 @@ def test_top_k_and_top_p_renormalise_the_kept_tokens(select):
 
 
 # -- RowTextStream ------------------------------------------------------------------------
-TEXT = "héllo wörld ✓ 日本語 🙂"
+# 𓀀 (U+13000) is a byte-level split in both tokenizers; the real one has 🙂 and 日 whole.
+TEXT = "héllo wörld ✓ 日本語 🙂 𓀀"
 LONG = (TEXT + " The quick brown fox, naïve café — «ça va?» 1234 Ωmega! ") * 3 + "end 🙂🙂"
 
 
 @pytest.fixture(scope="module")
-def tokenizer(tiny_model_dir: Path):
-    return AutoTokenizer.from_pretrained(tiny_model_dir, local_files_only=True)
+def tokenizer(text_model_dir: Path):
+    """The tiny fixture's tokenizer, then the real Qwen3-VL one (151,669 tokens, built from
+    vocab.json + merges.txt)."""
+    return AutoTokenizer.from_pretrained(text_model_dir, local_files_only=True)
 
 
 def stream(tokenizer, ids: list[int], **kwargs) -> tuple[RowTextStream, list[str]]:
@@ -139,7 +142,7 @@ def stream(tokenizer, ids: list[int], **kwargs) -> tuple[RowTextStream, list[str
 @pytest.mark.parametrize("text", [TEXT, LONG], ids=["short", "long"])
 def test_stream_joins_exactly_to_the_full_decode(tokenizer, text):
     ids = tokenizer.encode(text, add_special_tokens=False)
-    # The tiny tokenizer splits these characters into bytes: the test must see partial ones.
+    # Both tokenizers split some of these characters into bytes: the test must see partial ones.
     assert any("\ufffd" in tokenizer.decode([i]) for i in ids)
     s, pieces = stream(tokenizer, ids)
     assert "".join(pieces) == tokenizer.decode(ids) == text
@@ -160,8 +163,8 @@ def test_stream_stops_at_a_stop_id(tokenizer):
 
 def test_stream_stop_flushes_a_held_back_partial_character(tokenizer):
     stop = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    ids = tokenizer.encode("ok 🙂", add_special_tokens=False)
-    partial = ids[:-1]  # the emoji's last byte is missing
+    ids = tokenizer.encode("ok 𓀀", add_special_tokens=False)
+    partial = ids[:-1]  # the character's last byte is missing
     s = RowTextStream(tokenizer, stop_ids=[stop])
     shown = "".join(s.push(i) for i in partial)
     assert shown == "ok "
@@ -181,3 +184,27 @@ def test_stream_ignores_ids_past_the_vocabulary_and_special_tokens(tokenizer):
     s, pieces = stream(tokenizer, noisy, vocab_size=vocab)
     assert "".join(pieces) == s.text == TEXT
     assert RowTextStream(tokenizer).push(vocab + 7) == ""
+
+
+def test_stream_keeps_think_tags_and_drops_special_tokens(tokenizer):
+    """Qwen's <think> and </think> are added tokens but not special: decoding keeps them (the
+    engine splits the reasoning at </think> in the text), while ChatML's special tokens go."""
+    think, end_think, im_start, endoftext = tokenizer.convert_tokens_to_ids(
+        ["<think>", "</think>", "<|im_start|>", "<|endoftext|>"])
+    assert end_think == think + 1 and end_think not in tokenizer.all_special_ids
+    assert im_start in tokenizer.all_special_ids and endoftext in tokenizer.all_special_ids
+    ids = ([think] + tokenizer.encode("I see fur.", add_special_tokens=False) + [end_think]
+           + tokenizer.encode("\n\nA cat 🙂 on a mat.", add_special_tokens=False) + [im_start, endoftext])
+    s, pieces = stream(tokenizer, ids)
+    assert "".join(pieces) == s.text == "<think>I see fur.</think>\n\nA cat 🙂 on a mat."
+    assert s.text == tokenizer.decode(ids, skip_special_tokens=True)
+    assert [p for p in pieces if "think>" in p] == ["<think>", "</think>"]  # one piece each
+
+
+def test_stream_stops_at_either_qwen_stop_token(tokenizer):
+    """The real generation config stops at <|im_end|> and <|endoftext|> ([151645, 151643])."""
+    stops = tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
+    text = tokenizer.encode("A cat.", add_special_tokens=False)
+    for stop in stops:
+        s, pieces = stream(tokenizer, text + [stop] + text, stop_ids=stops)
+        assert s.stopped and "".join(pieces) == s.text == "A cat."
