@@ -20,6 +20,10 @@ EXIT_BUSY = 3  # another caption run holds the folder and --if-busy skip was giv
 log = logging.getLogger(__name__)
 
 
+# --thinking: the chat template's enable_thinking (None: not passed, the template decides).
+THINKING = {"on": True, "off": False, "default": None}
+
+
 def _batch_size(text: str) -> int | None:
     if text == "auto":
         return None
@@ -126,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--presence-penalty", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", type=int, default=1, help="captions per image")
+    parser.add_argument("--thinking", choices=sorted(THINKING), default="default",
+                        help="reasoning before the caption (Qwen3.5/3.6's enable_thinking): on, off, "
+                             "or the model's default; the reasoning is stored, never in the caption file")
     parser.add_argument("--max-pixels", type=int, default=1024 * 1024,
                         help="image resolution cap in pixels (one visual token per 32x32)")
     add_video_arguments(parser)
@@ -272,6 +279,8 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         params.validate()
         video = video_options(args)
         resolved = resolve_prompt(args)
+        if args.endpoint and args.thinking != "default":
+            raise ValueError("--thinking applies to a local model, not to --endpoint servers")
         if args.endpoint:
             engine: Any = remote_engine(args, params, args.concurrency)
         else:
@@ -301,7 +310,8 @@ def run_caption(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         if todo:
             request = CaptionRequest.for_paths(todo, prompt=resolved.prompt, system_prompt=resolved.system_prompt,
                                                params=params, max_pixels=args.max_pixels,
-                                               batch_size=args.batch_size, video=video)
+                                               batch_size=args.batch_size, video=video,
+                                               thinking=THINKING[args.thinking])
             try:
                 engine.load()
             except ModelLoadError as exc:

@@ -106,7 +106,9 @@ class LiveEngine:
         builder = self._builder(request, root)
         job = JobHandle(next(self._ids), request, on_event, cancel, self._wake, keep_results)
         job.settings = self.settings_for(request)
-        job.tracker = JobTracker(self.loaded, request, job.emit)
+        # With the switch set, the prompt the template really writes says whether rows reason.
+        thinking = None if request.thinking is None else builder.opens_thinking()
+        job.tracker = JobTracker(self.loaded, request, job.emit, thinking)
         job.feed = _Feed(builder, enumerate(request.items), ahead)
         job.emit(StageChanged("captioning", f"{len(request.items)} images"))
         with self._cv:
@@ -120,12 +122,13 @@ class LiveEngine:
     def _builder(self, request: CaptionRequest, root: Path | None) -> InputBuilder:
         """The input builder for a request's prompt settings, shared by jobs with the same ones
         (its prompt ids are cached: serve's requests would otherwise tokenise theirs each time)."""
-        key = (request.prompt, request.system_prompt, request.max_pixels, root, request.video)
+        key = (request.prompt, request.system_prompt, request.max_pixels, root, request.video,
+               request.thinking)
         with _BUILD_LOCK:
             builder = self._builders.pop(key, None)
             if builder is None:
                 builder = InputBuilder(self.loaded.processor, request.prompt, request.system_prompt,
-                                       request.max_pixels, root, request.video)
+                                       request.max_pixels, root, request.video, request.thinking)
             self._builders[key] = builder  # most recently used last
             while len(self._builders) > 64:
                 self._builders.pop(next(iter(self._builders)))

@@ -25,13 +25,14 @@ class InputBuilder:
     """
 
     def __init__(self, processor: Any, prompt: str, system_prompt: str | None,
-                 max_pixels: int | None, root: Path | None = None, video: VideoOptions | None = None):
+                 max_pixels: int | None, root: Path | None = None, video: VideoOptions | None = None,
+                 thinking: bool | None = None):
         self.processor = processor
         self.prompt, self.system_prompt = prompt, system_prompt
         self.max_pixels, self.root = max_pixels, root
         self.image_token_id = int(processor.image_token_id)
         self.merge = int(processor.image_processor.merge_size) ** 2
-        self.pieces = PromptPieces(processor, system_prompt)
+        self.pieces = PromptPieces(processor, system_prompt, thinking)
         self.video = VideoInputs(processor, system_prompt, video or VideoOptions(), max_pixels, root,
                                  pieces=self.pieces)
 
@@ -63,6 +64,11 @@ class InputBuilder:
     def prompt_text(self, prompt: str) -> str:
         """The chat-template text for one prompt, with a single image placeholder."""
         return self.pieces.text(prompt)
+
+    def opens_thinking(self) -> bool:
+        """Whether the generation prompt leaves a reasoning block open (ends with `<think>`):
+        the model then writes reasoning, `</think>`, then the caption."""
+        return self.prompt_text(self.prompt).rstrip().endswith("<think>")
 
     # -- several images in one turn (multi-image comparison) ----------------------------------
     def with_extra_images(self, path: Path, first: Any, extra_paths: Sequence[Path]) -> Any:

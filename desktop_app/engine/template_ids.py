@@ -19,10 +19,12 @@ class PromptPieces:
 
     MAX_CACHED = 512  # distinct (prompt, media, count) entries kept
 
-    def __init__(self, processor: Any, system_prompt: str | None):
+    def __init__(self, processor: Any, system_prompt: str | None, thinking: bool | None = None):
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.system_prompt = system_prompt
+        # The template's enable_thinking (None: not passed, the template's default).
+        self.template_kwargs = {} if thinking is None else {"enable_thinking": thinking}
         self._placeholders = {"image": processor.image_token, "video": processor.video_token}
         self._cache: dict[tuple[str, str, int], list[list[int]]] = {}
         self._lock = threading.Lock()
@@ -30,7 +32,8 @@ class PromptPieces:
     def text(self, prompt: str, media: str = "image", count: int = 1) -> str:
         """The chat-template text with `count` `media` placeholders, then `prompt`."""
         messages = build_messages(prompt, self.system_prompt, media=media, count=count)
-        return self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True,
+                                                  **self.template_kwargs)
 
     def encode(self, text: str) -> list[int]:
         """Ids of plain text (no special tokens added)."""

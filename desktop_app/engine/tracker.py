@@ -28,11 +28,12 @@ class _Image:
 class JobTracker:
     """Turns runner output into engine events and results, in the order they finish."""
 
-    def __init__(self, loaded: Any, request: Any, on_event: EventCallback):
+    def __init__(self, loaded: Any, request: Any, on_event: EventCallback, thinking: bool | None = None):
+        """`thinking`: whether rows start inside a reasoning block (None: the model's default)."""
         self.loaded, self.request, self.on_event = loaded, request, on_event
         self.tokenizer = loaded.processor.tokenizer
         self.vocab = len(self.tokenizer)
-        self.thinking = loaded.spec.thinking
+        self.thinking = loaded.spec.thinking if thinking is None else thinking
         self.images: dict[int, _Image] = {}
         self.results: deque[ImageCaptioned | ImageFailed] = deque()
         self.total = len(request.items)
@@ -96,6 +97,8 @@ class JobTracker:
         }
         if image.inp.video_grid_thw is not None:
             metadata["video"] = self.request.video.as_dict()
+        if getattr(self.request, "thinking", None) is not None:  # the switch was set: say how
+            metadata["thinking"] = self.request.thinking
         result = ImageCaptioned(
             path=image.path, caption=parts[0][1], variants=tuple(a for _, a, _ in parts),
             truncated=not rows[0].stopped, reasoning=parts[0][0], seconds=seconds,

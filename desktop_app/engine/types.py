@@ -107,6 +107,8 @@ class CaptionRequest:
     `max_pixels` caps each image's size before the processor sees it (the visual-token
     budget: one token per 32x32 pixels). `batch_size=None` lets the engine choose.
     `video` says how video items (chosen by file suffix) are sampled into frames.
+    `thinking` is the chat template's `enable_thinking` (Qwen3.5/3.6); None keeps the
+    template's default. A template without the switch ignores it.
     """
 
     items: tuple[CaptionItem, ...]
@@ -116,6 +118,7 @@ class CaptionRequest:
     max_pixels: int | None = 1024 * 1024
     batch_size: int | None = None
     video: VideoOptions = field(default_factory=VideoOptions)
+    thinking: bool | None = None
 
     @classmethod
     def for_paths(cls, paths: Sequence[str | Path], **kwargs: Any) -> "CaptionRequest":

@@ -428,3 +428,64 @@ def test_the_thinking_default_of_each_size_is_its_templates(size):
     if not template.is_file():
         pytest.skip(f"{template} is missing")
     assert KNOWN_MODELS[f"Qwen3.5-{size}"].thinking == _template_opens_thinking(template.read_text())
+
+
+# --------------------------------------------------------------------- thinking switch
+def _results(engine, paths, **request):
+    req = CaptionRequest(items=tuple(CaptionItem(p) for p in paths), params=GenerationParams(max_new_tokens=8),
+                         **request)
+    return {r.path: r for r in engine.caption(req)}
+
+
+def test_the_thinking_switch_reaches_the_template_and_splits_the_reasoning(tiny_qwen35_dir, tmp_path):
+    """on: the prompt opens <think>, so the rows are reasoning (random weights never close it:
+    no caption, the text kept as reasoning); off and default (off for this size): a caption."""
+    from desktop_app.engine.prepare import InputBuilder
+
+    paths = [make_image(tmp_path / f"{i}.png", size, 20 + i) for i, size in enumerate([(32, 32), (64, 96)])]
+    engine = CaptionEngine(str(tiny_qwen35_dir), options=CPU, workers=2)
+    loaded = engine.load()
+    tok = loaded.processor.tokenizer
+    for thinking, tail in ((True, "<|im_start|>assistant\n<think>\n"),
+                           (False, "<|im_start|>assistant\n<think>\n\n</think>\n\n")):
+        builder = InputBuilder(loaded.processor, "Describe.", None, 64 * 64, thinking=thinking)
+        inp = builder.build(0, paths[0], builder.pixels(paths[0]), 4, (0,))
+        assert tok.decode(inp.input_ids).endswith(tail) and builder.opens_thinking() == thinking
+    on = _results(engine, paths, thinking=True)
+    off = _results(engine, paths, thinking=False)
+    default = _results(engine, paths)
+    for path in paths:
+        assert on[path].caption == "" and on[path].reasoning and on[path].problem == "reasoning_unfinished"
+        assert off[path].caption and off[path].reasoning == "" and off[path].has_text
+        assert (default[path].caption, default[path].tokens) == (off[path].caption, off[path].tokens)
+        assert (on[path].metadata["thinking"], off[path].metadata["thinking"]) == (True, False)
+        assert "thinking" not in default[path].metadata
+    engine.unload()
+
+
+def test_thinking_on_for_a_template_without_the_switch_changes_nothing(tiny_model_dir, tmp_path):
+    """Qwen3-VL Instruct's template ignores enable_thinking: the rows are captions, not reasoning."""
+    paths = [make_image(tmp_path / "a.png", (48, 48), 5)]
+    engine = CaptionEngine(str(tiny_model_dir), options=CPU, workers=2)
+    on, plain = _results(engine, paths, thinking=True), _results(engine, paths)
+    assert on[paths[0]].caption and on[paths[0]].caption == plain[paths[0]].caption
+    assert on[paths[0]].reasoning == ""
+    engine.unload()
+
+
+def test_the_cli_thinking_flag(tiny_qwen35_dir, tmp_path, capsys):
+    from desktop_app.cli import main
+
+    folder, data = tmp_path / "photos", tmp_path / "data"
+    folder.mkdir()
+    image = make_image(folder / "a.png", (48, 64), 3)
+    base = ["caption", str(folder), "--model", str(tiny_qwen35_dir), "--max-new-tokens", "6",
+            "--data-dir", str(data), "--quiet", "--device", "cpu", "--dtype", "fp32"]
+    assert main(base + ["--thinking", "on"]) == 1  # the reasoning never ended: no caption
+    assert "reasoning did not finish" in capsys.readouterr().err
+    assert not image.with_suffix(".txt").exists()
+    assert main(base + ["--thinking", "off"]) == 0
+    assert image.with_suffix(".txt").read_text().strip()
+    assert main(["caption", str(folder), "--endpoint", "http://127.0.0.1:9", "--thinking", "on",
+                 "--data-dir", str(data), "--quiet"]) == 2
+    assert "--thinking applies to a local model" in capsys.readouterr().err
