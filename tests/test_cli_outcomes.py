@@ -53,12 +53,16 @@ def test_cli_counts_captions_cut_at_the_limit(tiny_model_dir, tmp_path, capsys):
     folder, data, report = tmp_path / "f", tmp_path / "data", tmp_path / "report.json"
     make_images(folder, 2)
     # No ignore_eos: a random model just does not stop within 4 tokens.
-    assert cli(folder, tiny_model_dir, data, "--max-new-tokens", "4", "--report", str(report)) == 0
+    # (Seen once in a full run: one image's first token was the stop token, an empty answer,
+    # counted as such; the counts below hold either way.)
+    code = cli(folder, tiny_model_dir, data, "--max-new-tokens", "4", "--report", str(report))
     summary = json.loads(report.read_text())
-    assert (summary["captioned"], summary["cut"], summary["no_caption"]) == (2, 2, 0)
+    cut = summary["cut"]
+    assert cut == summary["captioned"] >= 1 and cut + summary["no_caption"] == 2
+    assert code == (0 if cut == 2 else 1)
     out, err = capsys.readouterr()
-    assert "captioned 2 (2 cut at the token limit)" in out
-    assert "hint: 2 caption(s) were cut at 4 tokens: raise --max-new-tokens" in err
+    assert f"captioned {cut} ({cut} cut at the token limit)" in out
+    assert f"hint: {cut} caption(s) were cut at 4 tokens: raise --max-new-tokens" in err
 
 
 class _EmptyEngine:
@@ -69,6 +73,9 @@ class _EmptyEngine:
 
     def load(self) -> Any:
         return self.loaded
+
+    def unload(self) -> None:
+        pass
 
     def caption(self, request: CaptionRequest, cancel: Any = None, root: Any = None) -> Any:
         for item in request.items:

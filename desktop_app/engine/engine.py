@@ -160,9 +160,13 @@ class CaptionEngine:
         p = request.params
         stop_ids = loaded.model.generation_config.eos_token_id
         stop_ids = [stop_ids] if isinstance(stop_ids, int) else list(stop_ids or [])
-        im_end = loaded.processor.tokenizer.convert_tokens_to_ids("<|im_end|>")
-        if isinstance(im_end, int) and im_end >= 0:
-            stop_ids.append(im_end)
+        # Qwen's two end tokens, also for a checkpoint without generation_config.json (the
+        # Thinking releases ship none: their eos would be <|im_end|> alone).
+        tokenizer = loaded.processor.tokenizer
+        for token in ("<|im_end|>", "<|endoftext|>"):
+            token_id = tokenizer.convert_tokens_to_ids(token)
+            if isinstance(token_id, int) and token_id >= 0 and token_id != tokenizer.unk_token_id:
+                stop_ids.append(token_id)
         return DecodeSettings(frozenset(stop_ids), p.temperature, p.top_p, p.top_k,
                               p.repetition_penalty, p.presence_penalty, p.ignore_eos)
 

@@ -106,10 +106,6 @@ def _caption_ids(engine: CaptionEngine, request: CaptionRequest, monkeypatch) ->
     return list(zip(results, rows))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "desktop_app/engine/engine.py CaptionEngine._settings: the stop ids are the generation "
-    "config's eos plus <|im_end|>; a checkpoint without generation_config.json (the Thinking "
-    "set here) gets {151645} only, so a row runs on past <|endoftext|> (151643) to its limit"))
 @pytest.mark.parametrize("runner", ["generate", "continuous"])
 def test_every_qwen_stop_token_ends_a_caption_without_a_generation_config(
         real_thinking_dir, image, runner, monkeypatch):
