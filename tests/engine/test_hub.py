@@ -252,8 +252,8 @@ def test_hub_check_answers_quickly_for_a_closed_and_an_open_port() -> None:
     import time
 
     started = time.perf_counter()
-    assert not hub.hub_reachable(("127.0.0.1", _closed_port()))
-    assert time.perf_counter() - started < 1.0
+    assert not hub.hub_reachable(("127.0.0.1", _closed_port()), timeout=30)
+    assert time.perf_counter() - started < 10  # refused at once, not after its 30 s timeout
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen(1)
@@ -272,7 +272,7 @@ def test_hub_check_waits_no_longer_than_its_timeout(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(hub.socket, "create_connection", hanging_resolver)
     started = time.perf_counter()
     assert not hub.hub_reachable(("hub.invalid", 443), timeout=0.3)
-    assert time.perf_counter() - started < 1.5
+    assert time.perf_counter() - started < 8  # its own timeout, not the 10 s hanging lookup
     release.set()
 
 

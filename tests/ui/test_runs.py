@@ -5,7 +5,6 @@ store and count them, never read the words."""
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -124,10 +123,10 @@ def test_stopping_one_run_leaves_the_other_running_to_its_end(qtbot: Any, make_w
     short = start(qtbot, window, images[6:])
     assert {status(window, p) for p in images[6:]} == {"queued"}
 
-    started = time.perf_counter()
-    with qtbot.waitSignal(window.run_ended, timeout=5000) as ended:
+    with qtbot.waitSignal(window.run_ended, timeout=RUN_TIMEOUT_MS) as ended:
         qtbot.mouseClick(window.live_panel.stop_button(long.job_id), Qt.MouseButton.LeftButton)
-    assert ended.args == [long.job_id, True] and time.perf_counter() - started < 3
+    assert ended.args == [long.job_id, True]
+    assert not any(seen.captioned[p] for p in images[:6])  # stopped long before 4000 tokens
     assert [r.job_id for r in window.runs] == [short.job_id]  # the other run goes on
     assert [status(window, p) for p in images[:6]] == ["pending"] * 6  # back to what they were
     assert window.stop_action.isEnabled()
