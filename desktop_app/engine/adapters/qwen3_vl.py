@@ -1,9 +1,14 @@
 """Qwen3-VL (dense) and Qwen3-VL-MoE: the decode loop's way into transformers' modules.
 
-transformers notes (where this module depends on them):
-- 5.17: the language model's forward takes the cache as `past_key_values`; later 5.x minors
-  spell it `cache` (both are accepted: the name is read from the signature at load time).
-- `DynamicCache.layers[i].keys/values` hold (B, kv_heads, T, head_dim) per layer.
+transformers notes (where this module depends on them; tested on 5.17 and 5.25, see
+docs/transformers-versions.md for the whole list):
+- The language model's forward takes the cache as `past_key_values` up to 5.23 and as `cache`
+  from 5.24 (the old name still works until 5.40, with a warning on every call): the name is
+  read from the signature at load time. The output's `.past_key_values` field became `.cache`
+  in 5.24 without an alias, which is why the prefill keeps its own `DynamicCache` object
+  instead of reading it back from the output.
+- `DynamicCache.layers[i].keys/values` hold (B, kv_heads, T, head_dim) per layer (unchanged
+  through 5.25).
 - `get_rope_index(input_ids, mm_token_type_ids, image_grid_thw, video_grid_thw,
   attention_mask=...)` returns (3, B, T) mrope positions and (B, 1) rope deltas; passing the
   positions explicitly keeps the model's cached `rope_deltas` untouched.
