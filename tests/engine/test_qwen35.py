@@ -217,6 +217,27 @@ def test_the_self_check_sees_a_lost_recurrent_state(tiny, monkeypatch):
     assert not check.ok and "decode step 1" in check.detail
 
 
+def test_bfloat16_decode_stays_as_close_to_the_forward_as_hf_own_decode(tiny_qwen35_dir, tiny):
+    """bf16 (the GPU dtype): 8 decode steps stay within half the self-check's tolerance (HF's
+    own cached decode drifts about 1e-2 here); and a row's tokens do not depend on how many
+    slots run beside it."""
+    from transformers import AutoModelForImageTextToText
+
+    from desktop_app.engine.adapters import adapter_for, self_check
+
+    _, encoded = tiny
+    bf16 = AutoModelForImageTextToText.from_pretrained(tiny_qwen35_dir, dtype=torch.bfloat16).eval()
+    inp = prepared(encoded, 2, 4)
+    check = self_check(adapter_for(bf16), inp.input_ids, inp.mm_token_type_ids, inp.pixel_values,
+                       inp.image_grid_thw, steps=8)
+    assert check.ok and check.max_diff < check.tolerance / 2, check
+    settings = DecodeSettings(stop_ids=stop_ids(bf16), ignore_eos=True)
+    inputs = [prepared(encoded, k, 12) for k in range(6)]
+    narrow, _, _ = run_all(ContinuousRunner(bf16, slots=2, prefill_batch=1, cuda_graph=False), inputs, settings)
+    wide, _, _ = run_all(ContinuousRunner(bf16, slots=6, prefill_batch=1, cuda_graph=False), inputs, settings)
+    assert narrow == wide
+
+
 def test_only_attention_layers_keep_kv_and_the_states_do_not_grow(tiny):
     model, encoded = tiny
     runner = ContinuousRunner(model, slots=3, cuda_graph=False)

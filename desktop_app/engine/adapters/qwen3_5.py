@@ -160,11 +160,11 @@ class Qwen35Adapter(ModelAdapter):
         # Causal conv over the window [state, new]: the new window is its last `kernel` columns.
         window = torch.cat([conv_state, mixed[:, :, None].to(conv_state.dtype)], dim=-1)
         conv_state.copy_(window[:, :, 1:])
-        weight = la.conv1d.weight[:, 0]  # (conv_dim, kernel)
-        conv = (window[:, :, 1:].to(weight.dtype) * weight).sum(-1)
-        if la.conv1d.bias is not None:
-            conv = conv + la.conv1d.bias
-        conv = _activation(la.activation)(conv).to(h.dtype)
+        # The depthwise conv and its activation in the weights' dtype, as HF's forward does
+        # (products summed in float32 instead give bf16 logits 2-5x further from HF's).
+        weight = la.conv1d.weight  # (conv_dim, 1, kernel)
+        conv = F.conv1d(window[:, :, 1:].to(weight.dtype), weight, la.conv1d.bias, groups=weight.shape[0])
+        conv = _activation(la.activation)(conv[:, :, 0]).to(h.dtype)
         query, key, value = torch.split(conv, [la.key_dim, la.key_dim, la.value_dim], dim=-1)
         # l2norm per key head before sharing key heads among value heads (HF's order of the
         # two gives the same vectors), and HF's query scaling by the key head size.
