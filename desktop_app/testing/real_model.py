@@ -28,8 +28,9 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
+
+from .tiny_model import write_checkpoint
 
 #: Environment variable naming the folder that holds the Qwen3-VL-2B-* folders.
 ENV_VAR = "CAPTION_STUDIO_SHARED_MODELS"
@@ -126,10 +127,8 @@ def build_real_model(out_dir: str | os.PathLike[str], kind: str = "instruct", se
     if reason:
         raise FileNotFoundError(reason)
     src = source_dir(kind, root)
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".real-", dir=out.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         config = shrunk_config(json.loads((src / "config.json").read_text(encoding="utf-8")))
         config_text = json.dumps(config, indent=2, sort_keys=True) + "\n"
         (tmp / "config.json").write_text(config_text, encoding="utf-8")
@@ -142,14 +141,8 @@ def build_real_model(out_dir: str | os.PathLike[str], kind: str = "instruct", se
         for name in COPIED:
             if (src / name).is_file():
                 shutil.copyfile(src / name, tmp / name)
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return write_checkpoint(out_dir, fill)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 # Qwen's added tokens, in Qwen's order (their ids follow the trained vocabulary).
 SPECIAL_TOKENS = [
@@ -153,17 +154,15 @@ def _build_model(tokenizer, seed: int):
     return model
 
 
-def build_tiny_model(out_dir: str | os.PathLike[str], seed: int = 0) -> Path:
-    """Write the tiny checkpoint to `out_dir` (atomically: a temp folder renamed at the end)."""
+def write_checkpoint(out_dir: str | os.PathLike[str], fill: Callable[[Path], None]) -> Path:
+    """Call fill(tmp) on a temp folder beside `out_dir`, then rename it into place (a reader
+    never sees half a checkpoint; a failed build leaves nothing behind). Every test fixture
+    builder writes through this."""
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tiny-", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        tokenizer = _train_tokenizer()
-        processor = _build_processor(tokenizer)
-        model = _build_model(tokenizer, seed)
-        model.save_pretrained(tmp, safe_serialization=True)
-        processor.save_pretrained(tmp)
+        fill(tmp)
         os.chmod(tmp, 0o755)
         if out.exists():
             shutil.rmtree(out)
@@ -172,6 +171,16 @@ def build_tiny_model(out_dir: str | os.PathLike[str], seed: int = 0) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def build_tiny_model(out_dir: str | os.PathLike[str], seed: int = 0) -> Path:
+    """Write the tiny checkpoint to `out_dir` (atomically: a temp folder renamed at the end)."""
+    def fill(tmp: Path) -> None:
+        tokenizer = _train_tokenizer()
+        _build_model(tokenizer, seed).save_pretrained(tmp, safe_serialization=True)
+        _build_processor(tokenizer).save_pretrained(tmp)
+
+    return write_checkpoint(out_dir, fill)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,9 +7,7 @@ sparse mixture-of-experts blocks. `python -m desktop_app.testing.tiny_moe OUT_DI
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from . import tiny_model
@@ -23,10 +21,7 @@ def build_tiny_moe(out_dir: str | os.PathLike[str], seed: int = 0) -> Path:
     import torch
     from transformers import GenerationConfig, Qwen3VLMoeConfig, Qwen3VLMoeForConditionalGeneration
 
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tiny-moe-", dir=out.parent))
-    try:
+    def fill(tmp: Path) -> None:
         tokenizer = tiny_model._train_tokenizer()
         processor = tiny_model._build_processor(tokenizer)
         ids = {t: tokenizer.convert_tokens_to_ids(t) for t in tiny_model.SPECIAL_TOKENS}
@@ -47,14 +42,8 @@ def build_tiny_moe(out_dir: str | os.PathLike[str], seed: int = 0) -> Path:
             bos_token_id=ids["<|endoftext|>"], do_sample=False, max_new_tokens=64)
         model.save_pretrained(tmp, safe_serialization=True)
         processor.save_pretrained(tmp)
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return tiny_model.write_checkpoint(out_dir, fill)
 
 
 if __name__ == "__main__":

@@ -27,10 +27,9 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
-from .tiny_model import TRAINING_TEXT
+from .tiny_model import TRAINING_TEXT, write_checkpoint
 
 # The added tokens of the real Qwen3.5 tokenizer, in order (ids 248044.. there), with whether
 # each is special: <tool_call>, the FIM tokens, <think> and </think> are plain added tokens.
@@ -194,23 +193,6 @@ def _build_model(tokenizer, seed: int, moe: bool):
     return model
 
 
-def _write_atomically(out_dir: str | os.PathLike[str], fill) -> Path:
-    """Call fill(tmp) on a temp folder beside `out_dir`, then rename it into place."""
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tiny-qwen35-", dir=out.parent))
-    try:
-        fill(tmp)
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
-
-
 def build_tiny_qwen35(out_dir: str | os.PathLike[str], seed: int = 0, moe: bool = False) -> Path:
     """Write the project-built tiny Qwen3.5 (or its MoE variant) to `out_dir`, atomically."""
     def fill(tmp: Path) -> None:
@@ -219,7 +201,7 @@ def build_tiny_qwen35(out_dir: str | os.PathLike[str], seed: int = 0, moe: bool 
         model.save_pretrained(tmp, safe_serialization=True)
         _build_processor(tokenizer).save_pretrained(tmp)
 
-    return _write_atomically(out_dir, fill)
+    return write_checkpoint(out_dir, fill)
 
 
 # -------------------------------------------------------------------- the shared real files
@@ -291,7 +273,7 @@ def build_shared_qwen35(out_dir: str | os.PathLike[str], size: str = "0.8B", see
             if (src / name).is_file():
                 shutil.copyfile(src / name, tmp / name)
 
-    return _write_atomically(out_dir, fill)
+    return write_checkpoint(out_dir, fill)
 
 
 def main(argv: list[str] | None = None) -> int:
