@@ -32,7 +32,7 @@ from torch.nn.attention import sdpa_kernel
 
 from ..kv_cache import DecodeState, SlotCache, SlotStates
 from .base import AdapterError, ModelAdapter, Prefill
-from .qwen3_vl import DECODE_ATTENTION, SDPA_BACKENDS, _cpu, _rotary_module, _to
+from .qwen3_vl import DECODE_ATTENTION, SDPA_BACKENDS, _rotary_module, forward_prefill
 
 _ATTENTION_ATTRS = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
                     "self_attn.q_norm", "self_attn.k_norm", "self_attn.head_dim", "self_attn.scaling")
@@ -99,28 +99,14 @@ class Qwen35Adapter(ModelAdapter):
 
     # ------------------------------------------------------------------------ prefill
     def prefill(self, ids, mask, types, pixels, grid, video, video_grid) -> Prefill:
-        from transformers import DynamicCache
-
-        dev = self.shape.device
-        # Positions as generate() builds them, passed explicitly so the model's cached
-        # rope_deltas are neither used nor overwritten.
-        mrope, deltas = self.core.get_rope_index(ids, types, _cpu(grid), _cpu(video_grid), attention_mask=mask)
-        text = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
-        cache = DynamicCache(config=self.model.config.get_text_config())
-        out = self.core(input_ids=ids.to(dev), attention_mask=mask.to(dev),
-                        position_ids=torch.cat([text[None], mrope]).to(dev), use_cache=True,
-                        pixel_values=pixels, image_grid_thw=_to(grid, dev),
-                        pixel_values_videos=video, video_grid_thw=_to(video_grid, dev),
-                        mm_token_type_ids=types.to(dev), **{self.cache_kwarg: cache})
-        logits = self.model.lm_head(out.last_hidden_state[:, -1])  # left padded: last is real
-        del out
+        logits, cache, deltas = forward_prefill(self, ids, mask, types, pixels, grid, video, video_grid)
         kv, states = [], []
         for layer, kind in zip(cache.layers, self.kinds):
             if kind == "full_attention":
                 kv.append((layer.keys, layer.values))
             else:
                 states += [layer.conv_states[0], layer.recurrent_states[0]]
-        return Prefill(logits, kv, [int(d) for d in deltas.reshape(-1).tolist()], states)
+        return Prefill(logits, kv, deltas, states)
 
     # ---------------------------------------------------------------------- decode step
     def step_logits(self, cache: SlotCache, state: DecodeState) -> torch.Tensor:

@@ -82,23 +82,8 @@ class Qwen3VLAdapter(ModelAdapter):
 
     # ------------------------------------------------------------------------ prefill
     def prefill(self, ids, mask, types, pixels, grid, video, video_grid) -> Prefill:
-        from transformers import DynamicCache
-
-        dev = self.shape.device
-        # Positions as generate() builds them (text row from the mask, 3-D mrope rows), passed
-        # explicitly so the model's cached rope_deltas are neither used nor overwritten.
-        mrope, deltas = self.core.get_rope_index(ids, types, _cpu(grid), _cpu(video_grid), attention_mask=mask)
-        text = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
-        kv = DynamicCache(config=self.model.config.get_text_config())
-        out = self.core(input_ids=ids.to(dev), attention_mask=mask.to(dev),
-                        position_ids=torch.cat([text[None], mrope]).to(dev), use_cache=True,
-                        pixel_values=pixels, image_grid_thw=_to(grid, dev),
-                        pixel_values_videos=video, video_grid_thw=_to(video_grid, dev),
-                        mm_token_type_ids=types.to(dev), **{self.cache_kwarg: kv})
-        logits = self.model.lm_head(out.last_hidden_state[:, -1])  # left padded: last is real
-        del out
-        layers = [(layer.keys, layer.values) for layer in kv.layers]
-        return Prefill(logits, layers, [int(d) for d in deltas.reshape(-1).tolist()])
+        logits, kv, deltas = forward_prefill(self, ids, mask, types, pixels, grid, video, video_grid)
+        return Prefill(logits, [(layer.keys, layer.values) for layer in kv.layers], deltas)
 
     # ---------------------------------------------------------------------- decode step
     def step_logits(self, cache: SlotCache, state: DecodeState) -> torch.Tensor:
@@ -145,6 +130,27 @@ class Qwen3VLMoeAdapter(Qwen3VLAdapter):
     family = "qwen3_vl_moe"
     transformers_module = "qwen3_vl_moe"
     graph_safe = False
+
+
+def forward_prefill(adapter: Any, ids, mask, types, pixels, grid, video, video_grid) -> tuple[Any, Any, list[int]]:
+    """The model's own forward over a left-padded group, for adapters of the Qwen3-VL layout
+    (`adapter.core`, `.model`, `.shape`, `.cache_kwarg`): (last-token logits, the filled
+    DynamicCache, each row's rope delta). Each adapter reads its own layers from the cache."""
+    from transformers import DynamicCache
+
+    dev = adapter.shape.device
+    # Positions as generate() builds them (text row from the mask, 3-D mrope rows), passed
+    # explicitly so the model's cached rope_deltas are neither used nor overwritten.
+    mrope, deltas = adapter.core.get_rope_index(ids, types, _cpu(grid), _cpu(video_grid), attention_mask=mask)
+    text = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
+    cache = DynamicCache(config=adapter.model.config.get_text_config())
+    out = adapter.core(input_ids=ids.to(dev), attention_mask=mask.to(dev),
+                       position_ids=torch.cat([text[None], mrope]).to(dev), use_cache=True,
+                       pixel_values=pixels, image_grid_thw=_to(grid, dev),
+                       pixel_values_videos=video, video_grid_thw=_to(video_grid, dev),
+                       mm_token_type_ids=types.to(dev), **{adapter.cache_kwarg: cache})
+    logits = adapter.model.lm_head(out.last_hidden_state[:, -1])  # left padded: last is real
+    return logits, cache, [int(d) for d in deltas.reshape(-1).tolist()]
 
 
 def _cpu(t: torch.Tensor | None) -> torch.Tensor | None:
